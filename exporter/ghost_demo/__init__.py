@@ -1,0 +1,1 @@
+"""The demo ghost services, with fault injection."""

@@ -1,0 +1,3 @@
+from ghost_exporter.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Command line: serve (default), ``check`` and ``validate``; Prometheus-style flags."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+
+from ghost_exporter import __version__
+from ghost_exporter.config import Config, ConfigError, load_config
+from ghost_exporter.exporter import Exporter
+from ghost_exporter.logs import setup_logging
+from ghost_exporter.web import create_app
+
+log = logging.getLogger("ghost_exporter")
+
+EXIT_OK, EXIT_UNHEALTHY, EXIT_CONFIG = 0, 1, 2
+
+
+def default_config_path() -> Path:
+    """The embedded default config (the demo stack), shipped inside the package."""
+    return Path(str(resources.files("ghost_exporter") / "default.yml"))
+
+
+def parse_listen(address: str) -> tuple[str | None, int]:
+    """``:9798`` (all interfaces), ``127.0.0.1:9798``, ``[::1]:9798``."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid listen address {address!r}: use HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host or None), int(port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config.file",
+        dest="config_file",
+        default=None,
+        help="configuration file (default: the embedded demo configuration)",
+    )
+    common.add_argument(
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=["debug", "info", "warn", "error"],
+        help="only log messages with this severity or above (default: info)",
+    )
+    common.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log format (default: logfmt)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ghost-exporter",
+        description="Prometheus exporter that probes ghost services and stress daemons.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"ghost-exporter {__version__}")
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        type=parse_listen,
+        default=parse_listen(":9798"),
+        help="address to listen on for /metrics and the other endpoints (default: :9798)",
+    )
+    parser.add_argument(
+        "--web.port-file",
+        dest="port_file",
+        default=None,
+        help="write the bound port to this file once listening (useful with port 0)",
+    )
+    parser.add_argument(
+        "--probe.max-concurrency",
+        dest="max_concurrency",
+        type=int,
+        default=1024,
+        help="most probes running at once (default: 1024)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{check,validate}")
+    sub.add_parser(
+        "check",
+        parents=[common],
+        help="probe every target once and print a table; exit 0 all healthy, 1 not, 2 bad config",
+        argument_default=argparse.SUPPRESS,
+    )
+    sub.add_parser(
+        "validate",
+        parents=[common],
+        help="validate the configuration; exit 0, or 2 with the errors (file, line, key)",
+        argument_default=argparse.SUPPRESS,
+    )
+    return parser
+
+
+def _load(path: Path) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _install_uvloop() -> None:
+    if os.environ.get("GHOST_EXPORTER_NO_UVLOOP"):
+        return
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def write_port_file(path: str, port: int) -> None:
+    """Write the port atomically, so a reader never sees a partial file."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
+async def serve(
+    config_path: Path,
+    config: Config,
+    listen: tuple[str | None, int],
+    port_file: str | None,
+    max_concurrency: int,
+) -> None:
+    exporter = Exporter(config_path, max_concurrency=max_concurrency)
+    app = create_app(exporter, config)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
+    await runner.setup()
+    host, port = listen
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    actual = runner.addresses[0][1] if runner.addresses else port
+    log.info(
+        "listening",
+        extra={
+            "address": f"{host or ''}:{actual}",
+            "config": str(config_path),
+            "targets": len(config.targets),
+            "version": __version__,
+        },
+    )
+    if port_file:
+        write_port_file(port_file, actual)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload()))
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    path = Path(args.config_file) if args.config_file else default_config_path()
+    config = _load(path)
+    if args.command == "validate":
+        if config is None:
+            return EXIT_CONFIG
+        print(f"{path}: valid, {len(config.targets)} targets")
+        return EXIT_OK
+    if config is None:
+        return EXIT_CONFIG
+    if args.command == "check":
+        from ghost_exporter.check import run_check
+
+        return run_check(config)
+    from prometheus_client import disable_created_metrics
+
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    _install_uvloop()
+    try:
+        asyncio.run(serve(path, config, args.listen, args.port_file, args.max_concurrency))
+    except OSError as exc:
+        log.error("cannot serve", extra={"error": str(exc)})
+        return 1
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

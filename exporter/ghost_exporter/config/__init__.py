@@ -1,0 +1,151 @@
+"""Configuration: YAML loader with line marks, pydantic schema, cross-checks, frozen result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
+from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
+from ghost_exporter.config.model import Config, Kind, Target
+from ghost_exporter.config.schema import ConfigFile
+from ghost_exporter.metrics import RESERVED_LABELS
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ErrorDetail",
+    "Kind",
+    "Target",
+    "load_config",
+    "parse_config",
+]
+
+_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "missing required key",
+}
+
+
+def _pydantic_details(doc: LoadedDocument, exc: ValidationError) -> list[ErrorDetail]:
+    details = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc: tuple[str | int, ...] = tuple(
+            p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        message = _MESSAGES.get(err["type"], err["msg"])
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        details.append(ErrorDetail(doc.file, doc.line_of(loc), format_path(loc), message))
+    return details
+
+
+def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
+    details: list[ErrorDetail] = []
+    seen: dict[str, str] = {}
+    entries: list[tuple[str, int, Any]] = [
+        ("services", i, s) for i, s in enumerate(parsed.services)
+    ]
+    entries += [("daemons", i, d) for i, d in enumerate(parsed.daemons)]
+    for section, index, entry in entries:
+        path: tuple[str | int, ...] = (section, index)
+        where = format_path(path)
+        if entry.name in seen:
+            details.append(
+                ErrorDetail(
+                    doc.file,
+                    doc.line_of((*path, "name")),
+                    f"{where}.name",
+                    f"duplicate name {entry.name!r} (first used by {seen[entry.name]})",
+                )
+            )
+        else:
+            seen[entry.name] = where
+        for label in entry.labels:
+            if label in RESERVED_LABELS or label.startswith("__"):
+                details.append(
+                    ErrorDetail(
+                        doc.file,
+                        doc.line_of((*path, "labels", label)),
+                        f"{where}.labels.{label}",
+                        f"label name {label!r} is reserved by the exporter",
+                    )
+                )
+        interval = entry.interval or parsed.defaults.interval
+        timeout = entry.timeout or parsed.defaults.timeout
+        if timeout > interval:
+            key = "timeout" if entry.timeout is not None else "interval"
+            details.append(
+                ErrorDetail(
+                    doc.file,
+                    doc.line_of((*path, key)),
+                    f"{where}.{key}",
+                    f"timeout {timeout:g}s is longer than the interval {interval:g}s",
+                )
+            )
+    if parsed.defaults.timeout > parsed.defaults.interval:
+        details.append(
+            ErrorDetail(
+                doc.file,
+                doc.line_of(("defaults", "timeout")),
+                "defaults.timeout",
+                "timeout is longer than the interval",
+            )
+        )
+    return details
+
+
+def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
+    targets: list[Target] = []
+    for service in parsed.services:
+        kind: Kind = "http" if service.http else "websocket" if service.websocket else "tcp"
+        targets.append(_target(parsed, service, kind))
+    for daemon in parsed.daemons:
+        targets.append(_target(parsed, daemon, "daemon"))
+    return Config(tuple(targets), doc.file)
+
+
+def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
+    spec = entry if kind == "daemon" else getattr(entry, kind)
+    assert spec is not None
+    return Target(
+        name=entry.name,
+        kind=kind,
+        spec=spec,
+        interval=entry.interval or parsed.defaults.interval,
+        timeout=entry.timeout or parsed.defaults.timeout,
+        labels=tuple(sorted(entry.labels.items())),
+    )
+
+
+def parse_document(doc: LoadedDocument) -> Config:
+    """Validate loaded YAML data into a Config, or raise ConfigError with every problem."""
+    data = doc.data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [ErrorDetail(doc.file, doc.line_of(()), "", "the top level must be a mapping")]
+        )
+    try:
+        parsed = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_details(doc, exc)) from None
+    except RecursionError:
+        raise ConfigError([ErrorDetail(doc.file, None, "", "document nested too deeply")]) from None
+    details = _cross_checks(doc, parsed)
+    if details:
+        raise ConfigError(details)
+    return _build(doc, parsed)
+
+
+def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Parse configuration text (used by tests and the embedded default)."""
+    return parse_document(load_text(text, file, base_dir))
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and validate a configuration file."""
+    return parse_document(load_file(path))

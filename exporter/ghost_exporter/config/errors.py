@@ -1,0 +1,38 @@
+"""The one error type of configuration loading: a list of details, each with a location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """One problem: where (file, line, key path) and what."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used, with every problem found."""
+
+    def __init__(self, details: list[ErrorDetail]) -> None:
+        self.details = details
+        super().__init__("\n".join(str(d) for d in details))
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """Render a key path as ``services[1].http.url``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out

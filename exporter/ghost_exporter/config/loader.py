@@ -1,0 +1,179 @@
+"""YAML loading that keeps the line of every key, with ``!env`` and ``!file`` tags for secrets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ghost_exporter.config.errors import ConfigError, ErrorDetail
+
+#: A config file larger than this is refused before parsing.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: More YAML nodes than this (aliases counted each time they are used) is refused: a YAML bomb.
+MAX_NODES = 200_000
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """The plain data of a YAML file and the line (1-based) of each key path in it."""
+
+    data: Any
+    lines: dict[KeyPath, int]
+    file: str
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of ``path`` or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with ``!env NAME`` and ``!file PATH``, resolving files beside the config."""
+
+    base_dir: Path = Path(".")
+
+
+def _construct_env(loader: _Loader, node: yaml.Node) -> str:
+    name = loader.construct_scalar(node)  # type: ignore[arg-type]
+    if not isinstance(name, str) or not name:
+        raise yaml.constructor.ConstructorError(
+            None, None, "!env needs the name of an environment variable", node.start_mark
+        )
+    value = os.environ.get(name)
+    if value is None:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"environment variable {name} is not set", node.start_mark
+        )
+    return value
+
+
+def _construct_file(loader: _Loader, node: yaml.Node) -> str:
+    name = loader.construct_scalar(node)  # type: ignore[arg-type]
+    if not isinstance(name, str) or not name:
+        raise yaml.constructor.ConstructorError(
+            None, None, "!file needs a file path", node.start_mark
+        )
+    path = Path(name)
+    if not path.is_absolute():
+        path = loader.base_dir / path
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read file {name}: {exc.strerror}", node.start_mark
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"file {name} is too large", node.start_mark
+        )
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"file {name} is not UTF-8 text", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("!env", _construct_env)
+_Loader.add_constructor("!file", _construct_file)
+
+
+def _collect_lines(root: yaml.Node) -> dict[KeyPath, int]:
+    """Map every key path to the line of its key, counting nodes to stop YAML bombs."""
+    lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
+    stack: list[tuple[KeyPath, yaml.Node]] = [((), root)]
+    count = 0
+    while stack:
+        path, node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise _TooLarge
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    sub = (*path, str(key.value))
+                    lines.setdefault(sub, key.start_mark.line + 1)
+                    stack.append((sub, value))
+                else:
+                    stack.append((path, value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                lines.setdefault(sub, item.start_mark.line + 1)
+                stack.append((sub, item))
+    return lines
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"{context}: {problem}" if context and problem != context else str(problem)
+    return ConfigError([ErrorDetail(file, line, "", f"invalid YAML: {message}")])
+
+
+def load_text(text: str, file: str = "<config>", base_dir: Path | None = None) -> LoadedDocument:
+    """Parse YAML text into plain data and key-path lines."""
+    loader = _Loader(text)
+    loader.base_dir = base_dir or Path(".")
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return LoadedDocument({}, {}, file)
+        try:
+            lines = _collect_lines(node)
+        except _TooLarge:
+            raise ConfigError(
+                [
+                    ErrorDetail(
+                        file,
+                        None,
+                        "",
+                        f"document too large: more than {MAX_NODES} nodes "
+                        "once aliases are expanded",
+                    )
+                ]
+            ) from None
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(file, exc) from None
+    except RecursionError:
+        raise ConfigError([ErrorDetail(file, None, "", "document nested too deeply")]) from None
+    finally:
+        loader.dispose()
+    return LoadedDocument(data, lines, file)
+
+
+def load_file(path: str | Path) -> LoadedDocument:
+    """Read and parse a config file; every problem is a ConfigError naming the file."""
+    file = str(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([ErrorDetail(file, None, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([ErrorDetail(file, None, "", f"file larger than {MAX_FILE_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ErrorDetail(file, line, "", f"not UTF-8: invalid byte at offset {exc.start}")]
+        ) from None
+    return load_text(text, file, Path(path).parent)

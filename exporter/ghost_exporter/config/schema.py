@@ -1,0 +1,221 @@
+"""The pydantic schema of the configuration file: one model per probe kind, unknown keys refused."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from ghost_exporter.config.units import parse_duration, parse_size
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 15s")
+    if isinstance(value, int | float):
+        raise ValueError(f"duration {value} has no unit: write e.g. {value}s")
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("expected a duration such as 15s")
+
+
+def _size(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 1MiB")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return parse_size(value)
+    raise ValueError("expected a size such as 1MiB")
+
+
+def _regex(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("expected a regular expression")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
+Regex = Annotated[str, BeforeValidator(_regex)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
+HealthState = Literal["healthy", "degraded", "unhealthy", "unknown"]
+HTTPMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _check_url(value: str, schemes: tuple[str, ...]) -> str:
+    if any(c.isspace() for c in value):
+        raise ValueError("invalid URL: contains white space")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"invalid URL: {exc}") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"URL scheme must be one of {', '.join(schemes)}, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    if port == 0:
+        raise ValueError("URL port must be between 1 and 65535")
+    if parts.username or parts.password:
+        raise ValueError("credentials in URLs are not allowed: use basic_auth")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class TLSConfig(_Model):
+    """TLS client options, as blackbox_exporter's ``tls_config``."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> TLSConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file must be set together")
+        return self
+
+
+class BasicAuth(_Model):
+    username: str = Field(min_length=1)
+    password: SecretStr
+
+
+class HTTPProbe(_Model):
+    url: str
+    method: HTTPMethod = "GET"
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    body: str | None = None
+    basic_auth: BasicAuth | None = None
+    valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    follow_redirects: bool = True
+    max_redirects: Annotated[int, Field(ge=0, le=100)] = 10
+    allow_external_redirects: bool = False
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    health_field: str | None = Field(default=None, min_length=1)
+    health_map: dict[str, HealthState] = Field(default_factory=dict)
+    body_regex: Regex | None = None
+    body_not_regex: Regex | None = None
+    max_body_bytes: Size = 1024 * 1024
+    keepalive: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value, ("http", "https"))
+
+
+class WebSocketProbe(_Model):
+    url: str
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    send: str | None = None
+    expect_fields: dict[str, Any] = Field(default_factory=dict)
+    timestamp_field: str | None = Field(default=None, min_length=1)
+    max_lag: PositiveDuration | None = None
+    max_message_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value, ("ws", "wss"))
+
+
+class TCPProbe(_Model):
+    address: str
+    send: str | None = None
+    expect: Regex | None = None
+    tls: bool = False
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        split_address(value)
+        return value
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """Split ``host:port`` or ``[v6]:port`` into host and port."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"address {value!r} must be host:port")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"address {value!r} has no valid port (1-65535)")
+    return host, int(port_text)
+
+
+class Defaults(_Model):
+    interval: PositiveDuration = 15.0
+    timeout: PositiveDuration = 5.0
+
+
+class _Target(_Model):
+    name: Name
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
+
+
+class Service(_Target):
+    http: HTTPProbe | None = None
+    websocket: WebSocketProbe | None = None
+    tcp: TCPProbe | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Service:
+        kinds = [k for k in ("http", "websocket", "tcp") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"needs exactly one of http, websocket, tcp (found: {found})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for kind in ("http", "websocket", "tcp"):
+            if getattr(self, kind) is not None:
+                return kind
+        raise AssertionError("validated service without a probe kind")
+
+
+class Daemon(_Target):
+    url: str
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    max_body_bytes: Size = 1024 * 1024
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value, ("http", "https"))
+
+
+class ConfigFile(_Model):
+    defaults: Defaults = Field(default_factory=Defaults)
+    services: list[Service] = Field(default_factory=list)
+    daemons: list[Daemon] = Field(default_factory=list)

@@ -1,0 +1,246 @@
+"""The one table of every metric the exporter publishes: name, type, help, labels, unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MetricType = Literal["gauge", "counter", "histogram"]
+
+#: Buckets of ghost_probe_duration_seconds (seconds).
+PROBE_DURATION_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+#: Buckets of ghost_exporter_scheduler_lag_seconds (seconds).
+SCHEDULER_LAG_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDef:
+    """One metric family.
+
+    ``name`` is the family name as exposed (counters include ``_total``); ``labels`` lists the
+    labels the exporter itself sets, before a target's configured labels.
+    """
+
+    name: str
+    type: MetricType
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+    example: str = ""
+
+
+SERVICE_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "ghost_service_up",
+        "gauge",
+        "1 if the last probe of the service succeeded, else 0.",
+        ("service",),
+        example="ghost_service_up == 0",
+    ),
+    MetricDef(
+        "ghost_service_health",
+        "gauge",
+        "1 for the current health state of the service (healthy, degraded, unhealthy, unknown).",
+        ("service", "state"),
+        example='ghost_service_health{state="healthy"} == 0',
+    ),
+    MetricDef(
+        "ghost_probe_duration_seconds",
+        "histogram",
+        "Duration of every probe of the service.",
+        ("service",),
+        unit="seconds",
+        example=(
+            "histogram_quantile(0.95, sum by (service, le) "
+            "(rate(ghost_probe_duration_seconds_bucket[5m])))"
+        ),
+    ),
+    MetricDef(
+        "ghost_probe_phase_seconds",
+        "gauge",
+        "Duration of each phase of the last probe (resolve, connect, tls, processing, transfer, "
+        "first_message).",
+        ("service", "phase"),
+        unit="seconds",
+        example='ghost_probe_phase_seconds{phase="connect"}',
+    ),
+    MetricDef(
+        "ghost_probe_http_status_code",
+        "gauge",
+        "HTTP status code of the last probe (0 when no response was received).",
+        ("service",),
+        example="ghost_probe_http_status_code >= 500",
+    ),
+    MetricDef(
+        "ghost_probes_total",
+        "counter",
+        "Probes run against the service.",
+        ("service",),
+        example="rate(ghost_probes_total[5m])",
+    ),
+    MetricDef(
+        "ghost_probe_failures_total",
+        "counter",
+        "Probes that failed, by reason (timeout, connect, tls, status, body, health, protocol).",
+        ("service", "reason"),
+        example="sum by (service, reason) (rate(ghost_probe_failures_total[5m]))",
+    ),
+    MetricDef(
+        "ghost_service_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful probe of the service.",
+        ("service",),
+        unit="seconds",
+        example="time() - ghost_service_last_success_timestamp_seconds",
+    ),
+    MetricDef(
+        "ghost_websocket_message_lag_seconds",
+        "gauge",
+        "Now minus the timestamp carried by the last WebSocket message received.",
+        ("service",),
+        unit="seconds",
+        example="ghost_websocket_message_lag_seconds > 5",
+    ),
+    MetricDef(
+        "ghost_tls_cert_expiry_timestamp_seconds",
+        "gauge",
+        "Unix time at which the earliest certificate of the peer's chain expires.",
+        ("service",),
+        unit="seconds",
+        example="(ghost_tls_cert_expiry_timestamp_seconds - time()) / 86400 < 14",
+    ),
+)
+
+DAEMON_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "ghost_daemon_up",
+        "gauge",
+        "1 if the daemon's status API answered and its answer parsed, else 0.",
+        ("daemon",),
+        example="ghost_daemon_up == 0",
+    ),
+    MetricDef(
+        "ghost_patches_total",
+        "counter",
+        "Patches finished by the daemon since it started, by outcome (completed, failed, timeout).",
+        ("daemon", "outcome"),
+        example='sum by (daemon) (rate(ghost_patches_total{outcome="completed"}[5m]))',
+    ),
+    MetricDef(
+        "ghost_patches_in_flight",
+        "gauge",
+        "Patches executing now.",
+        ("daemon",),
+        example="ghost_patches_in_flight",
+    ),
+    MetricDef(
+        "ghost_patch_duration_seconds",
+        "histogram",
+        "Durations of the patches the daemon finished (its cumulative histogram, mirrored).",
+        ("daemon",),
+        unit="seconds",
+        example=(
+            "histogram_quantile(0.95, sum by (daemon, le) "
+            "(rate(ghost_patch_duration_seconds_bucket[5m])))"
+        ),
+    ),
+    MetricDef(
+        "ghost_daemon_start_time_seconds",
+        "gauge",
+        "Unix time at which the daemon instance started; a change explains counter resets.",
+        ("daemon",),
+        unit="seconds",
+        example="changes(ghost_daemon_start_time_seconds[1h])",
+    ),
+)
+
+EXPORTER_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "ghost_exporter_build_info",
+        "gauge",
+        "Always 1; labelled with the exporter's version and Python version.",
+        ("version", "python_version"),
+        example="ghost_exporter_build_info",
+    ),
+    MetricDef(
+        "ghost_exporter_config_last_reload_successful",
+        "gauge",
+        "1 if the last configuration reload succeeded, else 0.",
+        example="ghost_exporter_config_last_reload_successful == 0",
+    ),
+    MetricDef(
+        "ghost_exporter_config_last_reload_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful configuration reload.",
+        unit="seconds",
+        example="time() - ghost_exporter_config_last_reload_success_timestamp_seconds",
+    ),
+    MetricDef(
+        "ghost_exporter_targets",
+        "gauge",
+        "Configured targets, by kind (http, websocket, tcp, daemon).",
+        ("kind",),
+        example="sum(ghost_exporter_targets)",
+    ),
+    MetricDef(
+        "ghost_exporter_scheduler_lag_seconds",
+        "histogram",
+        "How late probes start against their schedule.",
+        unit="seconds",
+        example=("histogram_quantile(0.99, rate(ghost_exporter_scheduler_lag_seconds_bucket[5m]))"),
+    ),
+    MetricDef(
+        "ghost_exporter_probes_in_flight",
+        "gauge",
+        "Scheduled probes running now.",
+        example="ghost_exporter_probes_in_flight",
+    ),
+)
+
+ALL_METRICS: tuple[MetricDef, ...] = SERVICE_METRICS + DAEMON_METRICS + EXPORTER_METRICS
+
+#: Labels the exporter sets on target series; a configured label may not use these names.
+RESERVED_LABELS: frozenset[str] = frozenset(
+    {"service", "daemon", "state", "phase", "reason", "outcome", "le", "job", "instance", "kind"}
+)
+
+
+def metric_names() -> frozenset[str]:
+    """Every family name the exporter can publish, without sample suffixes."""
+    return frozenset(m.name for m in ALL_METRICS)
+
+
+def sample_names() -> frozenset[str]:
+    """Every sample name the exporter can publish, histogram suffixes included."""
+    names: set[str] = set()
+    for m in ALL_METRICS:
+        if m.type == "histogram":
+            names.update({m.name + "_bucket", m.name + "_sum", m.name + "_count"})
+        else:
+            names.add(m.name)
+    return frozenset(names)

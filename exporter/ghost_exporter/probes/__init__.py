@@ -1,0 +1,34 @@
+"""Probers, one module per kind behind the Prober protocol, and the one table of kinds."""
+
+from __future__ import annotations
+
+from ghost_exporter.probes.base import (
+    DaemonStatus,
+    FailureReason,
+    Health,
+    Prober,
+    ProbeResult,
+)
+from ghost_exporter.probes.context import ProbeContext
+from ghost_exporter.probes.daemon import DaemonProber
+from ghost_exporter.probes.http import HTTPProber
+from ghost_exporter.probes.tcp import TCPProber
+from ghost_exporter.probes.websocket import WebSocketProber
+
+#: The one table mapping a target kind to its prober.
+PROBERS: dict[str, Prober] = {
+    "http": HTTPProber(),
+    "websocket": WebSocketProber(),
+    "tcp": TCPProber(),
+    "daemon": DaemonProber(),
+}
+
+__all__ = [
+    "PROBERS",
+    "DaemonStatus",
+    "FailureReason",
+    "Health",
+    "ProbeContext",
+    "ProbeResult",
+    "Prober",
+]

@@ -1,0 +1,138 @@
+"""The daemon prober: reads a stress daemon's ``/api/status`` (the patch status protocol)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from ghost_exporter.config.schema import Daemon
+from ghost_exporter.probes.base import DaemonStatus, FailureReason, Health, ProbeResult
+from ghost_exporter.probes.errors import classify
+from ghost_exporter.probes.http import read_body
+from ghost_exporter.probes.tls import client_context
+
+if TYPE_CHECKING:
+    from ghost_exporter.config import Target
+    from ghost_exporter.probes.context import ProbeContext
+
+
+class ProtocolError(ValueError):
+    """The answer is not the patch status protocol."""
+
+
+def _count(data: Any, key: str) -> int:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"patches.{key} must be an integer")
+    if value < 0:
+        raise ProtocolError(f"patches.{key} is negative")
+    return value
+
+
+def _bound(text: str) -> float:
+    if text == "+Inf":
+        return math.inf
+    try:
+        bound = float(text)
+    except ValueError:
+        raise ProtocolError(f"bucket bound {text!r} is not a number") from None
+    if not math.isfinite(bound):
+        raise ProtocolError(f"bucket bound {text!r} is not finite")
+    return bound
+
+
+def parse_status(data: Any) -> DaemonStatus:
+    """Validate an ``/api/status`` answer; anything off raises ProtocolError."""
+    if not isinstance(data, dict):
+        raise ProtocolError("answer is not a JSON object")
+    instance_id = data.get("instance_id")
+    if not isinstance(instance_id, str) or not instance_id:
+        raise ProtocolError("instance_id must be a non-empty string")
+    started_at = data.get("started_at")
+    if isinstance(started_at, bool) or not isinstance(started_at, int | float):
+        raise ProtocolError("started_at must be a number")
+    if not math.isfinite(started_at) or started_at < 0:
+        raise ProtocolError("started_at must be a finite Unix time")
+    patches = data.get("patches")
+    if not isinstance(patches, dict):
+        raise ProtocolError("patches must be an object")
+    started = _count(patches, "started")
+    completed, failed = _count(patches, "completed"), _count(patches, "failed")
+    timeout, in_flight = _count(patches, "timeout"), _count(patches, "in_flight")
+    if started != completed + failed + timeout + in_flight:
+        raise ProtocolError("patches do not add up: started != completed+failed+timeout+in_flight")
+    hist = data.get("duration_seconds")
+    if not isinstance(hist, dict) or not isinstance(hist.get("buckets"), dict):
+        raise ProtocolError("duration_seconds.buckets must be an object")
+    buckets = sorted((_bound(str(k)), v) for k, v in hist["buckets"].items())
+    if not buckets or buckets[-1][0] != math.inf:
+        raise ProtocolError("duration_seconds.buckets has no +Inf bucket")
+    previous = 0
+    for _, value in buckets:
+        if isinstance(value, bool) or not isinstance(value, int) or value < previous:
+            raise ProtocolError("duration_seconds.buckets are not cumulative counts")
+        previous = value
+    total, count = hist.get("sum"), hist.get("count")
+    if isinstance(total, bool) or not isinstance(total, int | float) or not math.isfinite(total):
+        raise ProtocolError("duration_seconds.sum must be a finite number")
+    if isinstance(count, bool) or not isinstance(count, int) or count != buckets[-1][1]:
+        raise ProtocolError("duration_seconds.count must equal the +Inf bucket")
+    if total < 0:
+        raise ProtocolError("duration_seconds.sum is negative")
+    return DaemonStatus(
+        instance_id=instance_id,
+        started_at=float(started_at),
+        completed=completed,
+        failed=failed,
+        timeout=timeout,
+        in_flight=in_flight,
+        buckets=tuple(buckets),
+        duration_sum=float(total),
+        duration_count=count,
+    )
+
+
+class DaemonProber:
+    async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
+        spec = target.spec
+        assert isinstance(spec, Daemon)
+        try:
+            await self._probe(spec, ctx, result)
+        except ProtocolError as exc:
+            result.fail(FailureReason.PROTOCOL, str(exc))
+        except Exception as exc:  # a prober never raises: every error is a reason
+            reason, message = classify(exc)
+            result.fail(reason, message)
+
+    async def _probe(self, spec: Daemon, ctx: ProbeContext, result: ProbeResult) -> None:
+        url = spec.url.rstrip("/") + "/api/status"
+        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
+        auth = None
+        if spec.basic_auth is not None:
+            auth = aiohttp.BasicAuth(
+                spec.basic_auth.username, spec.basic_auth.password.get_secret_value()
+            )
+        ssl_ctx = client_context(spec.tls_config) if url.startswith("https") else True
+        start = time.perf_counter()
+        async with ctx.keepalive.get(
+            url, headers=headers, auth=auth, ssl=ssl_ctx, allow_redirects=False
+        ) as resp:
+            result.status_code = resp.status
+            if resp.status != 200:
+                result.fail(FailureReason.STATUS, f"status {resp.status}")
+                return
+            raw = await read_body(resp, spec.max_body_bytes, result)
+            if raw is None:
+                return
+        result.phases["processing"] = time.perf_counter() - start
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ProtocolError("answer is not valid JSON") from None
+        result.daemon = parse_status(data)
+        result.health = Health.HEALTHY
+        result.succeed()

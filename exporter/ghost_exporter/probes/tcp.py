@@ -1,0 +1,81 @@
+"""The TCP prober: connect, optional TLS, optional send and expect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from typing import TYPE_CHECKING
+
+from ghost_exporter.config.schema import TCPProbe, split_address
+from ghost_exporter.probes.base import FailureReason, Health, ProbeResult
+from ghost_exporter.probes.errors import classify
+from ghost_exporter.probes.tls import cert_expiry, client_context, handshake_seconds
+
+if TYPE_CHECKING:
+    from ghost_exporter.config import Target
+    from ghost_exporter.probes.context import ProbeContext
+
+#: The most bytes read while waiting for ``expect`` to match.
+MAX_EXPECT_BYTES = 64 * 1024
+
+
+class TCPProber:
+    async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
+        spec = target.spec
+        assert isinstance(spec, TCPProbe)
+        try:
+            await self._probe(spec, result)
+        except Exception as exc:  # a prober never raises: every error is a reason
+            reason, message = classify(exc)
+            result.fail(reason, message)
+
+    async def _probe(self, spec: TCPProbe, result: ProbeResult) -> None:
+        host, port = split_address(spec.address)
+        ssl_ctx = client_context(spec.tls_config) if spec.tls else None
+        start = time.perf_counter()
+        reader, writer = await asyncio.open_connection(
+            host,
+            port,
+            ssl=ssl_ctx,
+            server_hostname=(spec.tls_config.server_name or host) if ssl_ctx else None,
+            limit=MAX_EXPECT_BYTES,
+        )
+        try:
+            elapsed = time.perf_counter() - start
+            ssl_object = writer.get_extra_info("ssl_object")
+            tls = handshake_seconds(ssl_object)
+            result.phases["connect"] = max(0.0, elapsed - (tls or 0.0))
+            if tls is not None:
+                result.phases["tls"] = tls
+                result.cert_expiry = cert_expiry(ssl_object)
+            if spec.send is not None:
+                writer.write(spec.send.encode())
+                await writer.drain()
+            if spec.expect is not None:
+                await _expect(reader, re.compile(spec.expect.encode()), result)
+            if result.reason is None:
+                result.health = Health.HEALTHY
+            result.succeed()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def _expect(
+    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], result: ProbeResult
+) -> None:
+    start = time.perf_counter()
+    buffer = b""
+    while len(buffer) <= MAX_EXPECT_BYTES:
+        chunk = await reader.read(4096)
+        if not chunk:
+            result.fail(FailureReason.BODY, "connection closed before the expected answer")
+            return
+        buffer += chunk
+        if pattern.search(buffer):
+            result.phases["processing"] = time.perf_counter() - start
+            return
+    result.fail(FailureReason.BODY, f"no match for expect in the first {MAX_EXPECT_BYTES} bytes")

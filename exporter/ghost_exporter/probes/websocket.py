@@ -1,0 +1,134 @@
+"""The WebSocket prober: handshake, optional message, first message, field checks, message lag."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from ghost_exporter.config.schema import WebSocketProbe
+from ghost_exporter.probes.base import FailureReason, Health, ProbeResult, dotted_get
+from ghost_exporter.probes.errors import classify
+from ghost_exporter.probes.tls import cert_expiry, client_context
+
+if TYPE_CHECKING:
+    from ghost_exporter.config import Target
+    from ghost_exporter.probes.context import ProbeContext
+
+#: Timestamps above this are taken as milliseconds since the epoch (year 5138 in seconds).
+_MILLIS_THRESHOLD = 1e11
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Seconds since the epoch from seconds, milliseconds, or an RFC 3339 string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+        return seconds / 1000.0 if abs(seconds) > _MILLIS_THRESHOLD else seconds
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return parse_timestamp(float(text))
+        except ValueError:
+            pass
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return None
+        return parsed.timestamp()
+    return None
+
+
+def check_message(spec: WebSocketProbe, payload: str | bytes, result: ProbeResult) -> None:
+    """Apply field assertions and the timestamp lag to the first message."""
+    if not spec.expect_fields and spec.timestamp_field is None:
+        return
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        result.fail(FailureReason.BODY, "first message is not valid JSON")
+        return
+    for path, expected in spec.expect_fields.items():
+        found, value = dotted_get(data, path)
+        if not found:
+            result.fail(FailureReason.BODY, f"field {path!r} is missing from the first message")
+        elif value != expected:
+            result.fail(FailureReason.BODY, f"field {path!r} is {value!r}, expected {expected!r}")
+    if spec.timestamp_field is not None:
+        found, value = dotted_get(data, spec.timestamp_field)
+        stamp = parse_timestamp(value) if found else None
+        if stamp is None:
+            result.fail(
+                FailureReason.BODY,
+                f"timestamp field {spec.timestamp_field!r} is missing or not a timestamp",
+            )
+            return
+        result.message_lag = time.time() - stamp
+        if spec.max_lag is not None and result.message_lag > spec.max_lag:
+            result.fail(
+                FailureReason.HEALTH,
+                f"message lag {result.message_lag:.3f}s is over max_lag {spec.max_lag:g}s",
+            )
+
+
+class WebSocketProber:
+    """Connect, optionally send, wait for the first message, close cleanly."""
+
+    async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
+        spec = target.spec
+        assert isinstance(spec, WebSocketProbe)
+        try:
+            await self._probe(spec, ctx, result)
+        except Exception as exc:  # a prober never raises: every error is a reason
+            reason, message = classify(exc)
+            result.fail(reason, message)
+
+    async def _probe(self, spec: WebSocketProbe, ctx: ProbeContext, result: ProbeResult) -> None:
+        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
+        ssl_ctx = client_context(spec.tls_config) if spec.url.startswith("wss") else None
+        start = time.perf_counter()
+        ws = await ctx.fresh.ws_connect(
+            spec.url,
+            headers=headers,
+            ssl=ssl_ctx if ssl_ctx is not None else True,
+            max_msg_size=spec.max_message_bytes,
+            autoping=True,
+            heartbeat=None,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
+            server_hostname=spec.tls_config.server_name,
+        )
+        connected = time.perf_counter()
+        result.phases["connect"] = connected - start
+        result.status_code = 101
+        try:
+            if ssl_ctx is not None:
+                result.cert_expiry = cert_expiry(ws.get_extra_info("ssl_object"))
+            if spec.send is not None:
+                await ws.send_str(spec.send)
+            msg = await ws.receive()
+            result.phases["first_message"] = time.perf_counter() - connected
+            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                check_message(spec, msg.data, result)
+                if result.reason is None:
+                    result.health = Health.HEALTHY
+                result.succeed()
+            elif msg.type == aiohttp.WSMsgType.ERROR:
+                exc = ws.exception()
+                if isinstance(exc, aiohttp.WebSocketError) and "size" in str(exc).lower():
+                    result.fail(FailureReason.BODY, f"message over {spec.max_message_bytes} bytes")
+                else:
+                    result.fail(FailureReason.PROTOCOL, f"WebSocket error: {exc}")
+            else:
+                result.fail(
+                    FailureReason.PROTOCOL, f"connection closed before a message ({msg.type.name})"
+                )
+        finally:
+            await ws.close()

@@ -1,0 +1,140 @@
+"""Samples of one target, derived from its state; the single source for every exposition path."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ghost_exporter.config import Target
+from ghost_exporter.floats import format_float
+from ghost_exporter.metrics import DAEMON_METRICS as _D
+from ghost_exporter.metrics import PROBE_DURATION_BUCKETS, MetricDef
+from ghost_exporter.metrics import SERVICE_METRICS as _S
+from ghost_exporter.probes import FailureReason, Health, ProbeResult
+
+HEALTH_STATES: tuple[str, ...] = tuple(h.value for h in Health)
+REASONS: tuple[str, ...] = tuple(r.value for r in FailureReason)
+PHASES: tuple[str, ...] = ("resolve", "connect", "tls", "processing", "transfer", "first_message")
+
+(
+    UP,
+    HEALTH,
+    DURATION,
+    PHASE,
+    STATUS_CODE,
+    PROBES,
+    FAILURES,
+    LAST_SUCCESS,
+    MESSAGE_LAG,
+    CERT_EXPIRY,
+) = _S
+DAEMON_UP, PATCHES, IN_FLIGHT, PATCH_DURATION, START_TIME = _D
+
+#: Families published per target, in exposition order.
+TARGET_FAMILIES: tuple[MetricDef, ...] = _S + _D
+
+# A sample: (family, sample name, extra labels after the target's own, value).
+Sample = tuple[MetricDef, str, tuple[tuple[str, str], ...], float]
+
+
+@dataclass(slots=True)
+class TargetState:
+    """Everything the exporter remembers of one target between scrapes."""
+
+    target: Target
+    probes: int = 0
+    failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    bucket_counts: list[int] = field(
+        default_factory=lambda: [0] * (len(PROBE_DURATION_BUCKETS) + 1)
+    )
+    duration_sum: float = 0.0
+    last: ProbeResult | None = None
+    last_success: float | None = None
+
+    def observe(self, result: ProbeResult) -> None:
+        self.probes += 1
+        if result.success:
+            self.last_success = result.started + result.duration
+        elif result.reason is not None:
+            self.failures[result.reason.value] += 1
+        self.duration_sum += result.duration
+        for i, bound in enumerate(PROBE_DURATION_BUCKETS):
+            if result.duration <= bound:
+                self.bucket_counts[i] += 1
+                break
+        else:
+            self.bucket_counts[-1] += 1
+        self.last = result
+
+
+def _le(bound: float) -> str:
+    return format_float(bound)
+
+
+def _histogram(
+    family: MetricDef, bounds: tuple[float, ...], cumulative: list[int], total: float
+) -> Iterator[Sample]:
+    for bound, count in zip(bounds, cumulative, strict=True):
+        yield family, family.name + "_bucket", (("le", _le(bound)),), float(count)
+    yield family, family.name + "_count", (), float(cumulative[-1])
+    yield family, family.name + "_sum", (), total
+
+
+def service_samples(state: TargetState) -> Iterator[Sample]:
+    result = state.last
+    if result is None:
+        return
+    yield UP, UP.name, (), 1.0 if result.success else 0.0
+    for health in HEALTH_STATES:
+        yield HEALTH, HEALTH.name, (("state", health),), 1.0 if result.health == health else 0.0
+    running = 0
+    cumulative = []
+    for count in state.bucket_counts:
+        running += count
+        cumulative.append(running)
+    yield from _histogram(
+        DURATION, (*PROBE_DURATION_BUCKETS, math.inf), cumulative, state.duration_sum
+    )
+    for phase in PHASES:
+        if phase in result.phases:
+            yield PHASE, PHASE.name, (("phase", phase),), result.phases[phase]
+    if state.target.kind == "http":
+        yield STATUS_CODE, STATUS_CODE.name, (), float(result.status_code or 0)
+    yield PROBES, PROBES.name, (), float(state.probes)
+    for reason in REASONS:
+        yield FAILURES, FAILURES.name, (("reason", reason),), float(state.failures[reason])
+    if state.last_success is not None:
+        yield LAST_SUCCESS, LAST_SUCCESS.name, (), state.last_success
+    if result.message_lag is not None:
+        yield MESSAGE_LAG, MESSAGE_LAG.name, (), result.message_lag
+    if result.cert_expiry is not None:
+        yield CERT_EXPIRY, CERT_EXPIRY.name, (), result.cert_expiry
+
+
+def daemon_samples(state: TargetState) -> Iterator[Sample]:
+    result = state.last
+    if result is None:
+        return
+    status = result.daemon if result.success else None
+    yield DAEMON_UP, DAEMON_UP.name, (), 1.0 if status is not None else 0.0
+    if status is None:
+        return
+    for outcome, count in (
+        ("completed", status.completed),
+        ("failed", status.failed),
+        ("timeout", status.timeout),
+    ):
+        yield PATCHES, PATCHES.name, (("outcome", outcome),), float(count)
+    yield IN_FLIGHT, IN_FLIGHT.name, (), float(status.in_flight)
+    bounds = tuple(b for b, _ in status.buckets)
+    yield from _histogram(
+        PATCH_DURATION, bounds, [c for _, c in status.buckets], status.duration_sum
+    )
+    yield START_TIME, START_TIME.name, (), status.started_at
+
+
+def target_samples(state: TargetState) -> Iterator[Sample]:
+    if state.target.kind == "daemon":
+        return daemon_samples(state)
+    return service_samples(state)

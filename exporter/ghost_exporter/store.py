@@ -1,0 +1,98 @@
+"""The latest result of every target, with its counters and cached exposition text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+from ghost_exporter.config import Target
+from ghost_exporter.exposition import label_prefix, render, render_target
+from ghost_exporter.probes import ProbeResult
+from ghost_exporter.samples import TargetState
+
+log = logging.getLogger("ghost_exporter.targets")
+
+
+class _Entry:
+    __slots__ = ("blocks", "prefix", "state")
+
+    def __init__(self, target: Target) -> None:
+        self.state = TargetState(target)
+        self.prefix = label_prefix(self.state)
+        self.blocks: list[str] = []
+
+
+class ResultStore:
+    """Holds one entry per configured target; a scrape reads only cached text."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._text: str | None = None
+
+    def sync(self, targets: Iterable[Target]) -> None:
+        """Follow a new configuration: add, update and remove targets.
+
+        A target that keeps its name and kind keeps its counters; a removed target's series go.
+        """
+        entries: dict[str, _Entry] = {}
+        for target in targets:
+            entry = self._entries.get(target.name)
+            if entry is None or entry.state.target.kind != target.kind:
+                entry = _Entry(target)
+            elif entry.state.target != target:
+                entry.state.target = target
+                entry.prefix = label_prefix(entry.state)
+                entry.blocks = render_target(entry.state, entry.prefix) if entry.blocks else []
+            entries[target.name] = entry
+        self._entries = entries
+        self._text = None
+
+    def record(self, target: Target, result: ProbeResult) -> bool:
+        """Store a result; False when the target is no longer configured (a late result)."""
+        entry = self._entries.get(target.name)
+        if entry is None or entry.state.target is not target:
+            return False
+        previous = entry.state.last
+        entry.state.observe(result)
+        entry.blocks = render_target(entry.state, entry.prefix)
+        self._text = None
+        _log_change(target, previous, result)
+        return True
+
+    def text(self) -> str:
+        """The exposition text of every target's families (cached until the next result)."""
+        if self._text is None:
+            self._text = render(e.blocks for e in self._entries.values())
+        return self._text
+
+    def states(self) -> Iterator[TargetState]:
+        for entry in self._entries.values():
+            yield entry.state
+
+    def get(self, name: str) -> TargetState | None:
+        entry = self._entries.get(name)
+        return entry.state if entry is not None else None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _log_change(target: Target, previous: ProbeResult | None, result: ProbeResult) -> None:
+    was_ok = previous.success if previous is not None else None
+    if result.success and was_ok is not True:
+        if was_ok is False:
+            log.info("target is up again", extra={"target": target.name, "kind": target.kind})
+        return
+    if result.success:
+        return
+    if was_ok is False and previous is not None and previous.reason == result.reason:
+        return
+    log.warning(
+        "target is failing",
+        extra={
+            "target": target.name,
+            "kind": target.kind,
+            "reason": result.reason.value if result.reason else "",
+            "error": result.message,
+        },
+    )

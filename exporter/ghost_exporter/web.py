@@ -1,0 +1,132 @@
+"""The exporter's HTTP app: /metrics, /probe, /-/healthy, /-/ready, /-/reload and /."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import generate_latest
+
+from ghost_exporter import __version__
+from ghost_exporter.config import Config
+from ghost_exporter.exporter import Exporter
+from ghost_exporter.exposition import CONTENT_TYPE, label_prefix, render, render_target
+from ghost_exporter.samples import TargetState
+
+EXPORTER = web.AppKey("exporter", Exporter)
+#: Seconds kept free of Prometheus's scrape timeout for rendering and transfer.
+SCRAPE_TIMEOUT_MARGIN = 0.5
+
+
+async def metrics(request: web.Request) -> web.Response:
+    exporter = request.app[EXPORTER]
+    text = exporter.store.text() + generate_latest(exporter.metrics.registry).decode()
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _timeout(request: web.Request, configured: float) -> float:
+    header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+    try:
+        scrape = float(header) if header else None
+    except ValueError:
+        scrape = None
+    if scrape is not None and scrape > 0:
+        return max(0.1, min(configured, scrape - SCRAPE_TIMEOUT_MARGIN))
+    return configured
+
+
+async def probe(request: web.Request) -> web.Response:
+    """Probe one configured target now. Only configured names are accepted: the request can
+    choose which target, never what is fetched or how."""
+    exporter = request.app[EXPORTER]
+    names = request.query.getall("target", [])
+    if len(names) != 1 or not names[0]:
+        raise web.HTTPBadRequest(
+            text="exactly one 'target' parameter (a configured name) is needed\n"
+        )
+    target = exporter.target(names[0])
+    if target is None:
+        raise web.HTTPNotFound(text="unknown target: only configured target names can be probed\n")
+    result = await exporter.probe_now(target, _timeout(request, target.timeout))
+    state = TargetState(target)
+    state.observe(result)
+    text = render([render_target(state, label_prefix(state))])
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="Healthy.\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    if not request.app[EXPORTER].ready:
+        raise web.HTTPServiceUnavailable(text="Not ready.\n")
+    return web.Response(text="Ready.\n")
+
+
+async def reload(request: web.Request) -> web.Response:
+    error = await request.app[EXPORTER].reload()
+    if error is not None:
+        raise web.HTTPInternalServerError(text=f"config reload refused:\n{error}\n")
+    return web.Response(text="Config reloaded.\n")
+
+
+def _row(state: TargetState) -> str:
+    result = state.last
+    if result is None:
+        cells = ["pending", "", "", "", ""]
+    else:
+        age = time.time() - (result.started + result.duration)
+        cells = [
+            "up" if result.success else "down",
+            result.health.value,
+            result.reason.value if result.reason else "",
+            f"{result.duration * 1000:.1f} ms",
+            f"{age:.0f} s ago",
+        ]
+    target = state.target
+    return (
+        "<tr>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in [target.name, target.kind, *cells])
+        + "</tr>"
+    )
+
+
+async def index(request: web.Request) -> web.Response:
+    exporter = request.app[EXPORTER]
+    rows = "\n".join(_row(s) for s in exporter.store.states())
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>ghost-exporter</title>
+<style>body{{font-family:sans-serif}}td,th{{padding:2px 10px;text-align:left}}</style></head>
+<body><h1>ghost-exporter {html.escape(__version__)}</h1>
+<p><a href="/metrics">/metrics</a> · <a href="/-/healthy">/-/healthy</a> ·
+<a href="/-/ready">/-/ready</a> · POST /-/reload · /probe?target=NAME</p>
+<table><tr><th>target</th><th>kind</th><th>up</th><th>health</th><th>failure</th>
+<th>duration</th><th>last probe</th></tr>
+{rows}
+</table></body></html>
+"""
+    return web.Response(text=page, content_type="text/html")
+
+
+def create_app(exporter: Exporter, config: Config | None = None) -> web.Application:
+    """The app; the exporter starts and stops with it (``cleanup_ctx``)."""
+    app = web.Application()
+    app[EXPORTER] = exporter
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await exporter.start(config)
+        yield
+        await exporter.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/probe", probe)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_post("/-/reload", reload)
+    app.router.add_put("/-/reload", reload)
+    app.router.add_get("/", index)
+    return app

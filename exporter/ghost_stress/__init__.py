@@ -1,0 +1,1 @@
+"""Stress daemon that executes patches under load and serves the patch status protocol."""
