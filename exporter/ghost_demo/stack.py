@@ -1,0 +1,250 @@
+"""``make run`` / ``make stack``: start the demo services, a stress daemon and the exporter
+(plus Prometheus and Alertmanager with ``--with-prometheus``), print where to look, and stop
+everything on Ctrl-C or when one of them dies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BASE_PORT = 8787
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def _script(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else name
+
+
+def exporter_config(run_dir: Path, base_port: int, stress_port: int) -> Path:
+    """The embedded default config, with ports moved when the stack is not on the defaults."""
+    text = (resources.files("ghost_exporter") / "default.yml").read_text()
+    if base_port == DEFAULT_BASE_PORT and stress_port == DEFAULT_BASE_PORT + 3:
+        return Path(str(resources.files("ghost_exporter") / "default.yml"))
+    for offset in range(4):
+        text = text.replace(f":{DEFAULT_BASE_PORT + offset}", f":{base_port + offset}")
+    text = text.replace(f":{base_port + 3}", f":{stress_port}")
+    path = run_dir / "ghost.yml"
+    path.write_text(text)
+    return path
+
+
+def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    base = args.base_port
+    stress_port = base + 3
+    status_api = f"http://127.0.0.1:{base + 2}"
+    config = exporter_config(run_dir, base, stress_port)
+    children = [
+        Child(
+            "ghost-demo",
+            [_script("ghost-demo"), f"--base-port={base}", f"--port-file={run_dir / 'demo.json'}"],
+            logs / "ghost-demo.log",
+        ),
+        Child(
+            "ghost-stress",
+            [
+                _script("ghost-stress"),
+                "daemon",
+                "--rate=2/s",
+                "--duration=200ms-900ms",
+                "--failure-rate=0.05",
+                f"--listen=127.0.0.1:{stress_port}",
+                f"--report-to={status_api}/api/patches",
+            ],
+            logs / "ghost-stress.log",
+        ),
+        Child(
+            "ghost-exporter",
+            [
+                _script("ghost-exporter"),
+                f"--config.file={config}",
+                f"--web.listen-address=127.0.0.1:{args.exporter_port}",
+            ],
+            logs / "ghost-exporter.log",
+        ),
+    ]
+    if args.with_prometheus:
+        children += _prometheus_children(args, run_dir)
+    return children
+
+
+def _require(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        sys.exit(f"{binary} is not installed: `make stack` installs it with apt-get")
+    return path
+
+
+def _prometheus_children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
+    logs = run_dir / "logs"
+    return [
+        Child(
+            "prometheus",
+            [
+                _require("prometheus"),
+                f"--config.file={ROOT / 'prometheus' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={run_dir / 'prometheus'}",
+                "--web.listen-address=127.0.0.1:9090",
+                "--web.enable-lifecycle",
+            ],
+            logs / "prometheus.log",
+        ),
+        Child(
+            "alertmanager",
+            [
+                _require("prometheus-alertmanager"),
+                f"--config.file={ROOT / 'alerts' / 'alertmanager.yml'}",
+                f"--storage.path={run_dir / 'alertmanager'}",
+                "--web.listen-address=127.0.0.1:9093",
+                "--cluster.listen-address=",
+            ],
+            logs / "alertmanager.log",
+        ),
+    ]
+
+
+def _banner(args: argparse.Namespace, run_dir: Path) -> str:
+    base = args.base_port
+    control = base + 10
+    lines = [
+        "",
+        "ghost demo stack is up. Open:",
+        f"  exporter         http://127.0.0.1:{args.exporter_port}/  "
+        f"(/metrics, /probe?target=dual-monitor)",
+        f"  dual-monitor     http://127.0.0.1:{base}/health",
+        f"  telemetry-api    http://127.0.0.1:{base + 1}/health  (WebSocket /ws)",
+        f"  status-api       http://127.0.0.1:{base + 2}/api/services/status",
+        f"  stress daemon    http://127.0.0.1:{base + 3}/api/status",
+    ]
+    if args.with_prometheus:
+        lines += [
+            "  prometheus       http://127.0.0.1:9090/alerts",
+            "  alertmanager     http://127.0.0.1:9093/",
+            f"  notifications    http://127.0.0.1:{base + 2}/api/alerts",
+        ]
+    lines += [
+        "",
+        "Inject a fault (modes: healthy degraded unhealthy down slow stale error):",
+        f'  curl -X POST 127.0.0.1:{control}/-/fault/dual-monitor -d \'{{"mode": "unhealthy"}}\'',
+        f"  curl -X DELETE 127.0.0.1:{control}/-/fault/dual-monitor",
+        "Check from a shell:",
+        f"  {_script('ghost-exporter')} check",
+        "",
+        f"Logs in {run_dir / 'logs'}. Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def _wait_for_demo(run_dir: Path, child: Child, timeout: float = 20.0) -> None:
+    port_file = run_dir / "demo.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            try:
+                json.loads(port_file.read_text())
+                return
+            except ValueError:
+                pass
+        if child.proc is not None and child.proc.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+def _stop(children: Sequence[Child]) -> None:
+    for child in reversed(children):
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in reversed(children):
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "demo.json").unlink(missing_ok=True)
+    children = _children(args, run_dir)
+    stopping = False
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        for child in children:
+            with child.log.open("ab") as out:
+                child.proc = subprocess.Popen(child.argv, stdout=out, stderr=subprocess.STDOUT)
+            if child.name == "ghost-demo":
+                _wait_for_demo(run_dir, child)
+        time.sleep(0.5)
+        print(_banner(args, run_dir), flush=True)
+        while not stopping:
+            for child in children:
+                assert child.proc is not None
+                if child.proc.poll() is not None:
+                    print(
+                        f"{child.name} exited with {child.proc.returncode}; see {child.log}",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        print("stopping…", file=sys.stderr)
+        _stop(children)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ghost_demo.stack",
+        description="Start the demo stack, a stress daemon and the exporter; Ctrl-C stops all.",
+    )
+    parser.add_argument("--run-dir", default=".run", help="logs and data (default .run)")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=DEFAULT_BASE_PORT,
+        help="demo services on PORT..PORT+2, stress daemon PORT+3, control PORT+10 (default 8787)",
+    )
+    parser.add_argument(
+        "--exporter-port", type=int, default=9798, help="exporter port (default 9798)"
+    )
+    parser.add_argument(
+        "--with-prometheus",
+        action="store_true",
+        help="also start Prometheus (9090) and Alertmanager (9093)",
+    )
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
