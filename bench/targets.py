@@ -1,0 +1,67 @@
+"""Loopback targets for benchmarks: ``/ok/{i}`` healthy JSON, ``/slow/{i}``, ``/fail/{i}``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+
+from aiohttp import web
+
+SLOW_SECONDS = 3.0
+
+
+async def ok(request: web.Request) -> web.Response:
+    return web.Response(text='{"status": "healthy"}', content_type="application/json")
+
+
+async def slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(SLOW_SECONDS)
+    return web.Response(text='{"status": "healthy"}', content_type="application/json")
+
+
+async def fail(request: web.Request) -> web.Response:
+    return web.Response(status=500, text='{"status": "error"}', content_type="application/json")
+
+
+def create_app() -> web.Application:
+    app = web.Application()
+    app.router.add_get("/ok/{i}", ok)
+    app.router.add_get("/slow/{i}", slow)
+    app.router.add_get("/fail/{i}", fail)
+    return app
+
+
+async def serve(port_file: str) -> None:
+    runner = web.AppRunner(create_app(), access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+    await site.start()
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(runner.addresses[0][1]))
+    os.replace(tmp, port_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port-file", required=True)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(serve(args.port_file))
+
+
+if __name__ == "__main__":
+    main()
