@@ -160,3 +160,18 @@ class ThreadedServer:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+@contextmanager
+def run_process(
+    argv: Sequence[str], tmp: Path, name: str, port_file: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """One of our CLIs as a subprocess; yields it and the content of its port file."""
+    log = tmp / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        content = wait_for_file(port_file, proc) if port_file is not None else ""
+        yield proc, content
+    finally:
+        stop_process(proc)
