@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import exporter
+from bench import exporter, stress
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> str:
@@ -42,12 +42,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
     results.update(exporter.run(seconds=args.seconds))
-    try:
-        from bench import stress
-    except ImportError:
-        stress = None  # type: ignore[assignment]
-    if stress is not None:
-        results["stress"] = stress.run()
+    results["stress"] = stress.run()
     results["wall_seconds"] = time.time() - started
     print(
         _table(
@@ -56,8 +51,7 @@ def main() -> None:
         )
     )
     print(_table("/metrics rendering vs prometheus_client generate_latest", [results["render"]]))
-    if "stress" in results:
-        print(_table("ghost-stress", [results["stress"]]))
+    print(_table("ghost-stress", [results["stress"]]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

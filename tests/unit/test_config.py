@@ -75,7 +75,8 @@ BAD: list[tuple[str, str]] = [
         "g.yml:2: services[0].name: missing required key",
     ),
     (
-        "services:\n  - name: a\n    tcp: {address: 'h:1'}\n  - name: a\n    tcp: {address: 'h:2'}\n",
+        "services:\n  - name: a\n    tcp: {address: 'h:1'}\n"
+        "  - name: a\n    tcp: {address: 'h:2'}\n",
         "g.yml:4: services[1].name: duplicate name 'a' (first used by services[0])",
     ),
     (

@@ -1,0 +1,152 @@
+"""``ghost-demo``: run the demo ghost services until SIGTERM or SIGINT.
+
+Exit codes: 0 after a signal, 2 for bad flags or a port that cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ghost_stress.units import parse_duration
+
+from .demo import Demo, DemoSettings
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_duration(text: str) -> float:
+    value = _duration(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must be greater than zero")
+    return value
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected 0-65535")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ghost-demo",
+        description="The demo ghost services (dual-monitor, telemetry-api, status-api) with "
+        "fault injection, and a control listener.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--base-port",
+        type=_port,
+        default=8787,
+        metavar="PORT",
+        help="dual-monitor on PORT, telemetry-api PORT+1, status-api PORT+2, control PORT+10; "
+        "0 picks free ports (default 8787)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="port of the control listener (default base port + 10, or a free one with base 0)",
+    )
+    parser.add_argument(
+        "--port-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help='write {"dual-monitor": p, "telemetry-api": p, "status-api": p, "control": p} '
+        "once every port is bound",
+    )
+    parser.add_argument(
+        "--telemetry-interval",
+        type=_positive_duration,
+        default=1.0,
+        metavar="DURATION",
+        help="time between telemetry WebSocket messages (default 1s)",
+    )
+    parser.add_argument(
+        "--slow-delay",
+        type=_duration,
+        default=10.0,
+        metavar="DURATION",
+        help="delay of the slow fault mode unless the request gives one (default 10s)",
+    )
+    parser.add_argument(
+        "--stale-age",
+        type=_duration,
+        default=60.0,
+        metavar="DURATION",
+        help="how old telemetry timestamps are in the stale fault mode (default 60s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level on stderr (default info)",
+    )
+    return parser
+
+
+def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> DemoSettings:
+    if args.base_port and args.base_port + 10 > 65535 and args.control_port is None:
+        parser.error("--base-port leaves no room for the control port (base + 10); lower it")
+    return DemoSettings(
+        host=args.host,
+        base_port=args.base_port,
+        control_port=args.control_port,
+        telemetry_interval=args.telemetry_interval,
+        slow_delay=args.slow_delay,
+        stale_age=args.stale_age,
+    )
+
+
+async def serve(settings: DemoSettings, port_file: Path | None) -> int:
+    demo = Demo(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await demo.start()
+    except OSError as exc:
+        print(f"ghost-demo: error: cannot listen: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if port_file is not None:
+            demo.write_port_file(port_file)
+        ports = ", ".join(f"{name} {port}" for name, port in demo.ports().items())
+        print(f"ghost-demo listening on {settings.host}: {ports}", file=sys.stderr, flush=True)
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping")
+    finally:
+        await demo.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = settings_from(args, parser)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return asyncio.run(serve(settings, args.port_file))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The patch status protocol over HTTP: status, event log, WebSocket feed and health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from .accounting import Accounting
+from .events import DEFAULT_PAGE_LIMIT
+from .executor import Executor
+from .hub import DEFAULT_CLIENT_QUEUE, Hub
+from .reporter import Reporter
+
+ACCOUNTING = web.AppKey("accounting", Accounting)
+HUB = web.AppKey("hub", Hub)
+REPORTER = web.AppKey("reporter", Reporter)
+EXECUTOR = web.AppKey("executor", Executor)
+
+
+def create_app(
+    accounting: Accounting,
+    *,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
+    ws_queue: int = DEFAULT_CLIENT_QUEUE,
+) -> web.Application:
+    """The status API of one daemon instance.
+
+    ``executor`` adds ``skipped`` (rate mode) and ``reporter`` adds ``reports`` to the status.
+    """
+    app = web.Application()
+    app[ACCOUNTING] = accounting
+    app[HUB] = Hub(ws_queue)
+    if executor is not None:
+        app[EXECUTOR] = executor
+    if reporter is not None:
+        app[REPORTER] = reporter
+    app.cleanup_ctx.append(_publish_events)
+    app.on_shutdown.append(_close_websockets)
+    app.router.add_get("/api/status", status)
+    app.router.add_get("/api/patches", patches)
+    app.router.add_get("/ws", websocket)
+    app.router.add_get("/-/healthy", healthy)
+    return app
+
+
+async def _publish_events(app: web.Application) -> AsyncIterator[None]:
+    accounting, hub = app[ACCOUNTING], app[HUB]
+    accounting.subscribe(hub.publish)
+    yield
+    accounting.unsubscribe(hub.publish)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    await app[HUB].close_all()
+
+
+async def status(request: web.Request) -> web.Response:
+    app = request.app
+    body: dict[str, Any] = app[ACCOUNTING].status()
+    executor = app.get(EXECUTOR)
+    if executor is not None:
+        body["skipped"] = executor.skipped
+    reporter = app.get(REPORTER)
+    if reporter is not None:
+        body["reports"] = reporter.counts()
+    return web.json_response(body)
+
+
+async def patches(request: web.Request) -> web.Response:
+    try:
+        after = _non_negative(request, "after", 0)
+        limit = _non_negative(request, "limit", DEFAULT_PAGE_LIMIT)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    page = request.app[ACCOUNTING].log.page(after, limit)
+    return web.json_response(page.to_json())
+
+
+def _non_negative(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{name} must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    return await request.app[HUB].serve(request)
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="ghost-stress is healthy.\n")

@@ -1,0 +1,317 @@
+"""``ghost-stress``: flags, validation and exit codes.
+
+Exit codes: 0 done, 1 success rate below ``--min-success-rate`` (run), 2 bad flags or the listen
+address cannot be bound, 128+N when a run is interrupted by signal N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from .settings import Settings
+from .units import (
+    ListenAddress,
+    parse_duration,
+    parse_duration_range,
+    parse_fraction,
+    parse_listen,
+    parse_rate,
+    parse_size,
+)
+
+T = TypeVar("T")
+
+DEFAULT_DURATION = "200ms-900ms"
+
+
+def _typed(parse: Callable[[str], T], name: str) -> Callable[[str], T]:
+    """Wrap a parser so argparse shows its own message on a bad value."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+            raise ValueError(f"invalid count {text!r}: expected a whole number >= {minimum}")
+        return int(text)
+
+    return _typed(parse, "count")
+
+
+def _positive_duration(text: str) -> float:
+    value = parse_duration(text)
+    if value <= 0:
+        raise ValueError(f"invalid duration {text!r}: must be greater than zero")
+    return value
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid URL {text!r}: expected http://HOST[:PORT]/PATH")
+    return text
+
+
+def _add_common(parser: argparse.ArgumentParser, concurrency: int) -> None:
+    load = parser.add_argument_group("patches")
+    load.add_argument(
+        "--concurrency",
+        type=_count(1),
+        default=concurrency,
+        metavar="C",
+        help=f"most patches in flight at once (default {concurrency})",
+    )
+    load.add_argument(
+        "--duration",
+        type=_typed(parse_duration_range, "duration"),
+        default=None,
+        metavar="D|LOW-HIGH",
+        help=f"simulated patch time, fixed or drawn uniformly (default {DEFAULT_DURATION})",
+    )
+    load.add_argument(
+        "--failure-rate",
+        type=_typed(parse_fraction, "fraction"),
+        default=None,
+        metavar="F",
+        help="probability that a simulated patch fails (default 0)",
+    )
+    load.add_argument("--seed", type=int, default=None, help="seed for repeatable simulated runs")
+    load.add_argument(
+        "--command",
+        default=None,
+        metavar="CMD",
+        help="run CMD per patch instead of simulating (split with shlex, no shell); exit 0 is "
+        "completed; GHOST_PATCH_ID and GHOST_PATCH_SEQ are in its environment",
+    )
+    load.add_argument("--shell", action="store_true", help="run --command with /bin/sh -c")
+    load.add_argument(
+        "--timeout",
+        type=_typed(_positive_duration, "duration"),
+        default=30.0,
+        metavar="DURATION",
+        help="longest a patch may take; past it the patch is killed and counts as timeout "
+        "(default 30s)",
+    )
+    load.add_argument(
+        "--kill-grace",
+        type=_typed(parse_duration, "duration"),
+        default=2.0,
+        metavar="DURATION",
+        help="time between SIGTERM and SIGKILL for a command's process group (default 2s)",
+    )
+    load.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep each command's output in DIR/PATCH_ID.log (default: discarded)",
+    )
+    load.add_argument(
+        "--log-max-bytes",
+        type=_typed(parse_size, "size"),
+        default=64 * 1024,
+        metavar="SIZE",
+        help="output kept per patch under --log-dir; the rest is discarded (default 64KiB)",
+    )
+    load.add_argument(
+        "--grace",
+        type=_typed(parse_duration, "duration"),
+        default=10.0,
+        metavar="DURATION",
+        help="on SIGTERM/SIGINT, how long patches in flight may finish before being killed "
+        "(default 10s)",
+    )
+    api = parser.add_argument_group("status API")
+    api.add_argument(
+        "--listen",
+        type=_typed(parse_listen, "address"),
+        default=ListenAddress("127.0.0.1", 8790),
+        metavar="ADDR",
+        help="serve the patch status protocol on HOST:PORT, :PORT or [IPv6]:PORT; port 0 picks "
+        "a free port; none disables it (default 127.0.0.1:8790)",
+    )
+    api.add_argument(
+        "--port-file", type=Path, default=None, metavar="PATH", help="write the bound port here"
+    )
+    api.add_argument(
+        "--name", default="stress", help="daemon name in the protocol (default stress)"
+    )
+    api.add_argument(
+        "--event-buffer",
+        type=_count(1),
+        default=10_000,
+        metavar="N",
+        help="events kept for GET /api/patches (default 10000)",
+    )
+    report = parser.add_argument_group("reporting")
+    report.add_argument(
+        "--report-to",
+        type=_typed(_url, "url"),
+        default=None,
+        metavar="URL",
+        help="POST every event as JSON to URL (e.g. http://127.0.0.1:8789/api/patches)",
+    )
+    report.add_argument(
+        "--report-queue",
+        type=_count(1),
+        default=1000,
+        metavar="N",
+        help="events waiting to be reported; more are dropped and counted (default 1000)",
+    )
+    report.add_argument(
+        "--report-timeout",
+        type=_typed(_positive_duration, "duration"),
+        default=5.0,
+        metavar="DURATION",
+        help="timeout of one report POST (default 5s)",
+    )
+    report.add_argument(
+        "--report-retries",
+        type=_count(0),
+        default=5,
+        metavar="N",
+        help="retries of a failed report, with exponential backoff from 100ms to 5s (default 5)",
+    )
+    report.add_argument(
+        "--report-flush",
+        type=_typed(parse_duration, "duration"),
+        default=1.0,
+        metavar="DURATION",
+        help="at exit, how long queued reports may still be sent (default 1s)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    out.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level on stderr (default info)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ghost-stress",
+        description="Execute ghost patches under load and serve the patch status protocol.",
+    )
+    commands = parser.add_subparsers(dest="mode", required=True, metavar="{run,daemon}")
+    run = commands.add_parser("run", help="run N patches, print a summary, exit")
+    run.add_argument(
+        "--patches", type=_count(0), default=10, metavar="N", help="patches to run (default 10)"
+    )
+    run.add_argument(
+        "--min-success-rate",
+        type=_typed(parse_fraction, "fraction"),
+        default=0.0,
+        metavar="F",
+        help="exit 1 when the success rate is below F (default 0)",
+    )
+    run.add_argument(
+        "--linger",
+        type=_typed(parse_duration, "duration"),
+        default=0.0,
+        metavar="DURATION",
+        help="keep the status API up this long after the run (default 0)",
+    )
+    _add_common(run, concurrency=4)
+    daemon = commands.add_parser("daemon", help="continuous load until SIGTERM/SIGINT")
+    daemon.add_argument(
+        "--rate",
+        type=_typed(parse_rate, "rate"),
+        default=5.0,
+        metavar="R",
+        help="patches started per second: R/s, R/m or a plain number per second (default 5/s)",
+    )
+    _add_common(daemon, concurrency=16)
+    return parser
+
+
+def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Settings:
+    """Cross-check the flags; ``parser.error`` (exit 2) on a conflict."""
+    if args.command is not None:
+        if args.duration is not None or args.failure_rate is not None:
+            parser.error("--duration and --failure-rate apply to simulated patches, not --command")
+        _check_command(args.command, args.shell, parser)
+    elif args.shell:
+        parser.error("--shell needs --command")
+    if args.log_dir is not None and args.command is None:
+        parser.error("--log-dir needs --command (simulated patches print nothing)")
+    if args.port_file is not None and args.listen is None:
+        parser.error("--port-file needs --listen")
+    return Settings(
+        mode=args.mode,
+        patches=getattr(args, "patches", 0),
+        rate=getattr(args, "rate", 0.0),
+        concurrency=args.concurrency,
+        duration=args.duration or parse_duration_range(DEFAULT_DURATION),
+        failure_rate=args.failure_rate or 0.0,
+        seed=args.seed,
+        command=args.command,
+        shell=args.shell,
+        timeout=args.timeout,
+        kill_grace=args.kill_grace,
+        log_dir=args.log_dir,
+        log_max_bytes=args.log_max_bytes,
+        grace=args.grace,
+        listen=args.listen,
+        port_file=args.port_file,
+        name=args.name,
+        event_buffer=args.event_buffer,
+        report_to=args.report_to,
+        report_queue=args.report_queue,
+        report_timeout=args.report_timeout,
+        report_retries=args.report_retries,
+        report_flush=args.report_flush,
+        json=args.json,
+        min_success_rate=getattr(args, "min_success_rate", 0.0),
+        linger=getattr(args, "linger", 0.0),
+    )
+
+
+def _check_command(command: str, shell: bool, parser: argparse.ArgumentParser) -> None:
+    if shell:
+        if not command.strip():
+            parser.error("--command is empty")
+        return
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        parser.error(f"--command {command!r} cannot be split: {exc}")
+    if not argv:
+        parser.error("--command is empty")
+    if shutil.which(argv[0]) is None:
+        parser.error(f"--command: {argv[0]!r} is not an executable file or on PATH")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = settings_from(args, parser)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from .runtime import execute  # aiohttp and rich load only once the flags are good
+
+    return execute(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The validated settings of one ``ghost-stress`` invocation (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .units import ListenAddress
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mode: Literal["run", "daemon"]
+    patches: int
+    rate: float
+    concurrency: int
+    duration: tuple[float, float]
+    failure_rate: float
+    seed: int | None
+    command: str | None
+    shell: bool
+    timeout: float
+    kill_grace: float
+    log_dir: Path | None
+    log_max_bytes: int
+    grace: float
+    listen: ListenAddress | None
+    port_file: Path | None
+    name: str
+    event_buffer: int
+    report_to: str | None
+    report_queue: int
+    report_timeout: float
+    report_retries: int
+    report_flush: float
+    json: bool
+    min_success_rate: float
+    linger: float
