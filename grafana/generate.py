@@ -1,0 +1,13 @@
+"""Write grafana/dashboards/*.json from the code in grafana/ghost_dashboards (`make dashboards`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ghost_dashboards.render import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""PromQL building blocks shared by the dashboards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from .constants import BURN_RATE_FACTORS
+
+#: Label matchers; multi-value variables expand to a regular expression, hence ``=~``.
+JOB: Final = 'job=~"$job"'
+SERVICE: Final = 'service=~"$service"'
+DAEMON: Final = 'daemon=~"$daemon"'
+
+#: Value of :func:`health_state` for each state of ghost_service_health.
+HEALTH_CODES: Final = {"unknown": 0, "unhealthy": 1, "degraded": 2, "healthy": 3}
+
+#: Value mappings of ghost_service_up and of :func:`health_state`.
+UP_MAPPINGS: Final = {0: ("DOWN", "red"), 1: ("UP", "green")}
+HEALTH_MAPPINGS: Final = {
+    HEALTH_CODES["unknown"]: ("UNKNOWN", "text"),
+    HEALTH_CODES["unhealthy"]: ("UNHEALTHY", "red"),
+    HEALTH_CODES["degraded"]: ("DEGRADED", "orange"),
+    HEALTH_CODES["healthy"]: ("HEALTHY", "green"),
+}
+
+#: Series colours of ghost_patches_total outcomes, by regular expression on the series name.
+OUTCOME_COLOURS: Final = {".*completed": "green", ".*failed": "red", ".*timeout": "orange"}
+
+#: Thresholds of burn-rate panels: one colour step at each alert factor.
+BURN_STEPS: Final = [
+    (None, "green"),
+    *zip(BURN_RATE_FACTORS, ("yellow", "orange", "red", "dark-red"), strict=True),
+]
+BURN_DESCRIPTION: Final = (
+    "1 spends the error budget exactly over the SLO period; the lines are the burn-rate "
+    "factors of the Ghost*ErrorBudgetBurn alerts: {:g} and {:g} (warning), {:g} and {:g} "
+    "(critical).".format(*BURN_RATE_FACTORS)
+)
+
+
+def selector(metric: str, *matchers: str) -> str:
+    """``metric{matcher, ...}``."""
+    return metric + "{" + ", ".join(matchers) + "}"
+
+
+def health_state(*matchers: str) -> str:
+    """One series per service whose value is the code of its current state (HEALTH_CODES).
+
+    ghost_service_health is 1 for the current state and 0 for the others, so the largest
+    weighted series is the current state.
+    """
+    terms = []
+    for state, code in sorted(HEALTH_CODES.items(), key=lambda item: -item[1]):
+        state_matcher = 'state="' + state + '"'
+        terms.append(f"{selector('ghost_service_health', *matchers, state_matcher)} * {code}")
+    return "max by (service) (" + " or ".join(terms) + ")"
+
+
+def quantile(q: float, bucket_selector: str, by: Sequence[str] = ()) -> str:
+    """``q``-quantile of a histogram over ``$__rate_interval``, grouped by ``by``."""
+    group = ", ".join([*by, "le"])
+    return f"histogram_quantile({q}, sum by ({group}) (rate({bucket_selector}[$__rate_interval])))"
+
+
+def burn_rate(error_ratio_rule: str, window: str, objective: float, *matchers: str) -> str:
+    """Error budget burn rate from an ``<error_ratio_rule>:rate<window>`` recording rule."""
+    return f"{selector(f'{error_ratio_rule}:rate{window}', *matchers)} / (1 - {objective})"

@@ -1,0 +1,342 @@
+"""Ghost overview: every service and daemon at a glance, firing alerts, exporter health."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode
+
+from .constants import OVERVIEW_UID, PATCH_SUCCESS_OBJECTIVE, WEBSOCKET_LAG_LIMIT
+from .exprs import (
+    DAEMON,
+    HEALTH_MAPPINGS,
+    JOB,
+    OUTCOME_COLOURS,
+    SERVICE,
+    UP_MAPPINGS,
+    health_state,
+    quantile,
+    selector,
+)
+from .layout import Board, BuiltDashboard
+from .links import TO_PATCHES, TO_SERVICE
+from .panels import (
+    Query,
+    heatmap_panel,
+    stat_panel,
+    table_panel,
+    timeseries_panel,
+)
+from .variables import daemon_variable, datasource_variable, job_variable, service_variable
+
+FIRING_GHOST_ALERTS = 'ALERTS{alertname=~"Ghost.*", alertstate="firing"}'
+
+
+def build() -> BuiltDashboard:
+    board = Board(
+        OVERVIEW_UID,
+        "Ghost overview",
+        "Health and latency of every ghost service, patch delivery by the stress daemons, "
+        "firing Ghost alerts and the exporter itself.",
+        [datasource_variable(), job_variable(), service_variable(multi=True), daemon_variable()],
+    )
+    _services(board)
+    _patches(board)
+    _alerts(board)
+    _exporter(board)
+    return board.build()
+
+
+def _services(board: Board) -> None:
+    board.row("Services")
+    board.add(
+        stat_panel(
+            "Service up",
+            "Whether the last probe of each service succeeded (ghost_service_up). "
+            "Click a tile for the service dashboard.",
+            [Query(selector("ghost_service_up", JOB, SERVICE), "{{service}}", instant=True)],
+            unit="none",
+            steps=[(None, "red"), (1, "green")],
+            mappings=UP_MAPPINGS,
+            background=True,
+            links=[TO_SERVICE],
+        ),
+        width=12,
+        height=5,
+    )
+    board.add(
+        stat_panel(
+            "Service health",
+            "Health state each service reports (ghost_service_health); UNKNOWN when its answer "
+            "names no known state.",
+            [Query(health_state(JOB, SERVICE), "{{service}}", instant=True)],
+            unit="none",
+            steps=[(None, "text"), (1, "red"), (2, "orange"), (3, "green")],
+            mappings=HEALTH_MAPPINGS,
+            background=True,
+            links=[TO_SERVICE],
+        ),
+        width=12,
+        height=5,
+    )
+    board.add(
+        timeseries_panel(
+            "Probe latency p95",
+            "95th percentile of probe duration over 5 minutes, by service "
+            "(recording rule ghost:probe_duration_seconds:p95_5m).",
+            [Query(selector("ghost:probe_duration_seconds:p95_5m", SERVICE), "{{service}}")],
+            unit="s",
+            steps=[(None, "green"), (1, "orange"), (5, "red")],
+            minimum=0,
+            links=[TO_SERVICE],
+        ),
+        width=12,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "WebSocket message lag",
+            "Age of the last message of each WebSocket feed (now minus its timestamp); "
+            f"the red line is the {WEBSOCKET_LAG_LIMIT:g} s freshness limit.",
+            [Query(selector("ghost_websocket_message_lag_seconds", JOB, SERVICE), "{{service}}")],
+            unit="s",
+            steps=[(None, "green"), (WEBSOCKET_LAG_LIMIT, "red")],
+            threshold_style=GraphThresholdsStyleMode.DASHED,
+            minimum=0,
+            links=[TO_SERVICE],
+        ),
+        width=12,
+        height=8,
+    )
+
+
+def _patches(board: Board) -> None:
+    success = selector("ghost:patch_success_ratio:rate5m", DAEMON)
+    objective = f"{PATCH_SUCCESS_OBJECTIVE:.0%}"
+    board.row("Patches")
+    board.add(
+        stat_panel(
+            "Patch success rate",
+            f"Share of patches completed over the last 5 minutes; green at the {objective} "
+            "objective (recording rule ghost:patch_success_ratio:rate5m).",
+            [Query(success, "{{daemon}}")],
+            unit="percentunit",
+            steps=[(None, "red"), (PATCH_SUCCESS_OBJECTIVE, "green")],
+            decimals=2,
+            sparkline=True,
+            links=[TO_PATCHES],
+        ),
+        width=6,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Patch success rate vs objective",
+            f"Patch success ratio over 5 minutes against the {objective} objective (the line).",
+            [Query(success, "{{daemon}}")],
+            unit="percentunit",
+            steps=[(None, "red"), (PATCH_SUCCESS_OBJECTIVE, "green")],
+            threshold_style=GraphThresholdsStyleMode.LINE_AND_AREA,
+            maximum=1,
+            decimals=2,
+            links=[TO_PATCHES],
+        ),
+        width=9,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Patch throughput by outcome",
+            "Patches finished per second by outcome (recording rule ghost:patches:rate5m).",
+            [Query(selector("ghost:patches:rate5m", DAEMON), "{{daemon}} {{outcome}}")],
+            unit="ops",
+            steps=[(None, "green")],
+            stacked=True,
+            minimum=0,
+            colours=OUTCOME_COLOURS,
+            links=[TO_PATCHES],
+        ),
+        width=9,
+        height=8,
+    )
+    board.add(
+        heatmap_panel(
+            "Patch duration heatmap",
+            "Patches finished per duration bucket (ghost_patch_duration_seconds).",
+            Query(
+                "sum by (le) (increase("
+                + selector("ghost_patch_duration_seconds_bucket", JOB, DAEMON)
+                + "[$__rate_interval]))",
+                "{{le}}",
+                format="heatmap",
+            ),
+            unit="s",
+            links=[TO_PATCHES],
+        ),
+        width=16,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Patches in flight",
+            "Patches executing now, by daemon (ghost_patches_in_flight).",
+            [
+                Query(
+                    "sum by (daemon) (" + selector("ghost_patches_in_flight", JOB, DAEMON) + ")",
+                    "{{daemon}}",
+                )
+            ],
+            unit="short",
+            steps=[(None, "green")],
+            minimum=0,
+            decimals=0,
+            links=[TO_PATCHES],
+        ),
+        width=8,
+        height=8,
+    )
+
+
+def _alerts(board: Board) -> None:
+    board.row("Alerts")
+    board.add(
+        stat_panel(
+            "Firing Ghost alerts",
+            "Number of Ghost* alerts firing now.",
+            [Query(f"count({FIRING_GHOST_ALERTS}) or vector(0)", "firing", instant=True)],
+            unit="none",
+            steps=[(None, "green"), (1, "red")],
+            background=True,
+        ),
+        width=4,
+        height=6,
+    )
+    board.add(
+        table_panel(
+            "Firing Ghost alert list",
+            "Ghost* alerts firing now with their labels; empty while none fires.",
+            Query(FIRING_GHOST_ALERTS, instant=True, format="table"),
+            hidden_columns=["Time", "Value", "__name__", "alertstate"],
+            unit="none",
+            steps=[(None, "green")],
+            no_value="No Ghost alert is firing",
+        ),
+        width=20,
+        height=6,
+        may_be_empty=True,
+    )
+
+
+def _exporter(board: Board) -> None:
+    board.row("Exporter")
+    board.add(
+        stat_panel(
+            "Exporter scrape up",
+            "Whether Prometheus scraped each exporter instance (up).",
+            [Query(selector("up", JOB), "{{instance}}", instant=True)],
+            unit="none",
+            steps=[(None, "red"), (1, "green")],
+            mappings=UP_MAPPINGS,
+            background=True,
+        ),
+        width=4,
+        height=6,
+    )
+    board.add(
+        stat_panel(
+            "Config reload",
+            "Whether the exporter's last configuration reload succeeded "
+            "(ghost_exporter_config_last_reload_successful).",
+            [
+                Query(
+                    selector("ghost_exporter_config_last_reload_successful", JOB),
+                    "{{instance}}",
+                    instant=True,
+                )
+            ],
+            unit="none",
+            steps=[(None, "red"), (1, "green")],
+            mappings={0: ("FAILED", "red"), 1: ("OK", "green")},
+            background=True,
+        ),
+        width=4,
+        height=6,
+    )
+    board.add(
+        stat_panel(
+            "Configured targets",
+            "Targets the exporter probes, by kind (ghost_exporter_targets).",
+            [
+                Query(
+                    "sum by (kind) (" + selector("ghost_exporter_targets", JOB) + ")",
+                    "{{kind}}",
+                    instant=True,
+                )
+            ],
+            unit="short",
+            steps=[(None, "blue")],
+        ),
+        width=4,
+        height=6,
+    )
+    board.add(
+        timeseries_panel(
+            "Scrape duration",
+            "How long Prometheus takes to scrape each exporter instance.",
+            [Query(selector("scrape_duration_seconds", JOB), "{{instance}}")],
+            unit="s",
+            steps=[(None, "green"), (1, "orange"), (5, "red")],
+            minimum=0,
+        ),
+        width=12,
+        height=6,
+    )
+    board.add(
+        timeseries_panel(
+            "Scheduler lag p99",
+            "99th percentile of how late probes start against their schedule; a growing lag "
+            "means the exporter is saturated (ghost_exporter_scheduler_lag_seconds).",
+            [
+                Query(
+                    quantile(
+                        0.99,
+                        selector("ghost_exporter_scheduler_lag_seconds_bucket", JOB),
+                        ["instance"],
+                    ),
+                    "{{instance}}",
+                )
+            ],
+            unit="s",
+            steps=[(None, "green"), (0.5, "orange"), (1, "red")],
+            minimum=0,
+        ),
+        width=8,
+        height=7,
+    )
+    board.add(
+        timeseries_panel(
+            "Exporter CPU",
+            "CPU used by each exporter process, in cores (process_cpu_seconds_total).",
+            [
+                Query(
+                    "rate(" + selector("process_cpu_seconds_total", JOB) + "[$__rate_interval])",
+                    "{{instance}}",
+                )
+            ],
+            unit="percentunit",
+            steps=[(None, "green"), (0.8, "orange")],
+            minimum=0,
+        ),
+        width=8,
+        height=7,
+    )
+    board.add(
+        timeseries_panel(
+            "Exporter memory",
+            "Resident memory of each exporter process (process_resident_memory_bytes).",
+            [Query(selector("process_resident_memory_bytes", JOB), "{{instance}}")],
+            unit="bytes",
+            steps=[(None, "green")],
+            minimum=0,
+        ),
+        width=8,
+        height=7,
+    )

@@ -1,0 +1,39 @@
+"""The recording rules the dashboards may use, and their labels (the design's fixed names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .conftest import ROOT
+
+RULES_DIR = ROOT / "prometheus" / "rules"
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+#: Recording rule -> the labels it keeps.
+FIXED_RULES: dict[str, tuple[str, ...]] = {
+    "ghost:patch_success_ratio:rate5m": ("daemon",),
+    "ghost:probe_duration_seconds:p95_5m": ("service",),
+    "ghost:service_availability:ratio_1h": ("service",),
+    "ghost:patches:rate5m": ("daemon", "outcome"),
+    **{f"ghost:service_error_ratio:rate{window}": ("service",) for window in WINDOWS},
+    **{f"ghost:patch_error_ratio:rate{window}": ("daemon",) for window in WINDOWS},
+}
+
+
+def rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("*.yml")) + sorted(RULES_DIR.glob("*.yaml"))
+
+
+def recorded_names() -> set[str]:
+    """``record:`` names of prometheus/rules/*.yml, or the fixed names before the files exist."""
+    files = rule_files()
+    if not files:
+        return set(FIXED_RULES)
+    names: set[str] = set()
+    for path in files:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for group in document.get("groups", []):
+            names.update(rule["record"] for rule in group["rules"] if "record" in rule)
+    return names
