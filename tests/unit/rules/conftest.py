@@ -1,0 +1,75 @@
+"""Shared by the rule tests: the project's paths, the generator module and the parsed files."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+ALERTS_DIR = ROOT / "alerts"
+TESTS_DIR = ALERTS_DIR / "tests"
+RUNBOOKS = ALERTS_DIR / "runbooks.md"
+RECORDING_FILE = ROOT / "prometheus" / "rules" / "ghost-recording.yml"
+ALERTS_FILE = ALERTS_DIR / "ghost-alerts.yml"
+ALERTMANAGER_FILE = ALERTS_DIR / "alertmanager.yml"
+DOCS_FILE = ROOT / "docs" / "alerts.md"
+
+
+def load_generator() -> ModuleType:
+    """alerts/generate.py as a module (it is a script, not part of a package)."""
+    name = "ghost_alerts_generate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ALERTS_DIR / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def rules_of(path: Path) -> Iterator[dict[str, Any]]:
+    for group in load_yaml(path)["groups"]:
+        yield from group["rules"]
+
+
+def promtool_test_files() -> list[Path]:
+    return sorted(TESTS_DIR.glob("*.test.yml"))
+
+
+def github_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown document."""
+    anchors = set()
+    for match in re.finditer(r"^#{1,6}\s+(.+?)\s*#*\s*$", markdown, flags=re.MULTILINE):
+        text = match.group(1).strip().lower()
+        text = re.sub(r"[^\w\- ]", "", text)
+        anchors.add(text.replace(" ", "-"))
+    return anchors
+
+
+@pytest.fixture(scope="session")
+def generator() -> ModuleType:
+    return load_generator()
+
+
+@pytest.fixture(scope="session")
+def alerts() -> list[dict[str, Any]]:
+    return list(rules_of(ALERTS_FILE))
+
+
+@pytest.fixture(scope="session")
+def records() -> list[dict[str, Any]]:
+    return list(rules_of(RECORDING_FILE))
