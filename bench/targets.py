@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 
 from aiohttp import web
+
+from ghost_exporter.cli import write_port_file
 
 SLOW_SECONDS = 3.0
 
@@ -38,10 +39,7 @@ async def serve(port_file: str) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
     await site.start()
-    tmp = port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(runner.addresses[0][1]))
-    os.replace(tmp, port_file)
+    write_port_file(port_file, runner.addresses[0][1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

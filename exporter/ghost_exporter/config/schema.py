@@ -194,13 +194,6 @@ class Service(_Target):
             raise ValueError(f"needs exactly one of http, websocket, tcp (found: {found})")
         return self
 
-    @property
-    def kind(self) -> str:
-        for kind in ("http", "websocket", "tcp"):
-            if getattr(self, kind) is not None:
-                return kind
-        raise AssertionError("validated service without a probe kind")
-
 
 class Daemon(_Target):
     url: str
