@@ -57,10 +57,6 @@ class Scheduler:
         self._wakeup = asyncio.Event()
         self.skipped = 0
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._running)
-
     def set_targets(self, targets: Iterable[Target]) -> None:
         """Replace the target set; unchanged targets keep their place in the schedule."""
         loop = asyncio.get_running_loop()

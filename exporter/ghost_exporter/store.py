@@ -69,13 +69,6 @@ class ResultStore:
         for entry in self._entries.values():
             yield entry.state
 
-    def get(self, name: str) -> TargetState | None:
-        entry = self._entries.get(name)
-        return entry.state if entry is not None else None
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 def _log_change(target: Target, previous: ProbeResult | None, result: ProbeResult) -> None:
     was_ok = previous.success if previous is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -14,16 +13,17 @@ from contextlib import ExitStack
 import pytest
 
 from ghost_dashboards.queries import DEFAULT_VALUES, panel_queries, substitute
-from tests.support import ROOT, cli, require_tool, run_exporter, run_process, stop_process
+from tests.support import (
+    ROOT,
+    cli,
+    free_port,
+    require_tool,
+    run_exporter,
+    run_process,
+    stop_process,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _query(base: str, expr: str) -> dict[str, object]:
@@ -102,7 +102,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "  - job_name: ghost\n"
             f"    static_configs: [{{targets: ['{exporter_address}']}}]\n"
         )
-        port = _free_port()
+        port = free_port()
         log = (tmp / "prometheus.log").open("wb")
         stack.callback(log.close)
         proc = subprocess.Popen(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import Running, cli, run_exporter, run_process, wait_until
+from tests.support import Running, cli, free_port, run_exporter, run_process, wait_until
 
 
 def _json(url: str) -> dict[str, object]:
@@ -90,15 +89,8 @@ def _le(key: str) -> str:
     return "+Inf" if key == "+Inf" else repr(float(key))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_daemon_restart_is_a_counter_reset_with_a_new_start_time(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     argv = [
         cli("ghost-stress"),
         "daemon",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from hypothesis import given
@@ -82,8 +82,11 @@ class Recorder:
         self.results[target.name] += 1
 
 
+MakeScheduler = Callable[..., Scheduler]
+
+
 @pytest.fixture
-async def make_scheduler() -> AsyncIterator[object]:
+async def make_scheduler() -> AsyncIterator[MakeScheduler]:
     tasks: list[asyncio.Task[None]] = []
 
     def _make(recorder: Recorder, max_concurrency: int = 100) -> Scheduler:
@@ -99,9 +102,8 @@ async def make_scheduler() -> AsyncIterator[object]:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def test_a_target_never_overlaps_itself(make_scheduler: object) -> None:
+async def test_a_target_never_overlaps_itself(make_scheduler: MakeScheduler) -> None:
     recorder = Recorder({"slow": 0.25})
-    assert callable(make_scheduler)
     scheduler: Scheduler = make_scheduler(recorder)
     scheduler.set_targets(_targets(["slow"], interval="50ms", timeout="40ms"))
     await asyncio.sleep(1.0)
@@ -110,10 +112,9 @@ async def test_a_target_never_overlaps_itself(make_scheduler: object) -> None:
     assert scheduler.skipped >= 2
 
 
-async def test_a_slow_target_does_not_delay_the_others(make_scheduler: object) -> None:
+async def test_a_slow_target_does_not_delay_the_others(make_scheduler: MakeScheduler) -> None:
     names = ["slow", *(f"fast-{i}" for i in range(5))]
     recorder = Recorder({"slow": 5.0})
-    assert callable(make_scheduler)
     scheduler: Scheduler = make_scheduler(recorder)
     scheduler.set_targets(_targets(names, interval="50ms", timeout="40ms"))
     await asyncio.sleep(0.8)
@@ -123,9 +124,8 @@ async def test_a_slow_target_does_not_delay_the_others(make_scheduler: object) -
         assert recorder.results[f"fast-{i}"] >= 5
 
 
-async def test_reload_adds_and_removes_targets(make_scheduler: object) -> None:
+async def test_reload_adds_and_removes_targets(make_scheduler: MakeScheduler) -> None:
     recorder = Recorder({})
-    assert callable(make_scheduler)
     scheduler: Scheduler = make_scheduler(recorder)
     scheduler.set_targets(_targets(["a", "b"], interval="50ms", timeout="40ms"))
     await asyncio.sleep(0.3)
@@ -139,9 +139,8 @@ async def test_reload_adds_and_removes_targets(make_scheduler: object) -> None:
     assert recorder.results["c"] > 0
 
 
-async def test_lag_is_reported_for_every_probe(make_scheduler: object) -> None:
+async def test_lag_is_reported_for_every_probe(make_scheduler: MakeScheduler) -> None:
     recorder = Recorder({})
-    assert callable(make_scheduler)
     scheduler: Scheduler = make_scheduler(recorder)
     scheduler.set_targets(_targets([f"t{i}" for i in range(20)], interval="100ms"))
     await asyncio.sleep(0.5)
@@ -149,10 +148,9 @@ async def test_lag_is_reported_for_every_probe(make_scheduler: object) -> None:
     assert all(lag >= 0 for lag in recorder.lags)
 
 
-async def test_concurrency_is_bounded(make_scheduler: object) -> None:
+async def test_concurrency_is_bounded(make_scheduler: MakeScheduler) -> None:
     names = [f"t{i}" for i in range(30)]
     recorder = Recorder(dict.fromkeys(names, 0.2))
-    assert callable(make_scheduler)
     scheduler: Scheduler = make_scheduler(recorder, max_concurrency=4)
     scheduler.set_targets(_targets(names, interval="300ms", timeout="250ms"))
     peak = 0

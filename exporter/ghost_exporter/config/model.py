@@ -23,10 +23,6 @@ class Target:
     labels: tuple[tuple[str, str], ...] = ()
 
     @property
-    def is_daemon(self) -> bool:
-        return self.kind == "daemon"
-
-    @property
     def identity_label(self) -> str:
         """The label that names this target in its series: ``daemon`` or ``service``."""
         return "daemon" if self.kind == "daemon" else "service"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,7 +25,6 @@ class PhaseClock:
     connect_end: float | None = None
     headers_received: float | None = None
     ssl_object: Any = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def _marker(attr: str) -> Any:

@@ -10,7 +10,7 @@ from ghost_exporter.config import Target, parse_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
 from ghost_exporter.runner import run_probe
 
-ProbeFn = Callable[[str], Awaitable[ProbeResult]]
+ProbeFn = Callable[..., Awaitable[ProbeResult]]
 
 
 def target_from(snippet: str, timeout: str = "2s") -> Target:
@@ -31,4 +31,4 @@ def probe(ctx: ProbeContext) -> ProbeFn:
     async def _probe(snippet: str, timeout: str = "2s") -> ProbeResult:
         return await run_probe(target_from(snippet, timeout), ctx)
 
-    return _probe  # type: ignore[return-value]
+    return _probe

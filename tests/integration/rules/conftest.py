@@ -6,9 +6,6 @@ tool that exits non-zero fails the test with the tool's command line, stdout and
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,21 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port, require_tool
+
 ROOT = Path(__file__).resolve().parents[3]
 ALERTS_DIR = ROOT / "alerts"
 PROMETHEUS_DIR = ROOT / "prometheus"
 GENERATE = ALERTS_DIR / "generate.py"
-
-
-def require_tool(name: str) -> str:
-    """The path of ``name``; skips the test when it is missing, or fails it on CI."""
-    path = shutil.which(name)
-    if path is None:
-        reason = f"{name} is not installed (`make tools` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +64,6 @@ def generate_rules(out: Path, *args: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
