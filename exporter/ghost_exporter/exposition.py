@@ -34,15 +34,27 @@ def label_prefix(state: TargetState) -> str:
     return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
 
 
-def render_target(state: TargetState, prefix: str) -> list[str]:
-    """One text block per family (empty where the target has no samples of it)."""
-    blocks = [""] * len(TARGET_FAMILIES)
-    for family, name, extra, value in target_samples(state):
-        labels = prefix
-        for key, label_value in extra:
-            labels += f',{key}="{escape_label_value(label_value)}"'
-        blocks[_FAMILY_INDEX[family.name]] += f"{name}{{{labels}}} {format_float(value)}\n"
-    return blocks
+class TargetText:
+    """Renders one target's samples; the text before each value is built once and kept."""
+
+    __slots__ = ("_lines", "labels")
+
+    def __init__(self, state: TargetState) -> None:
+        self.labels = label_prefix(state)
+        self._lines: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[int, str]] = {}
+
+    def render(self, state: TargetState) -> list[str]:
+        """One text block per family (empty where the target has no samples of it)."""
+        parts: list[list[str]] = [[] for _ in TARGET_FAMILIES]
+        lines = self._lines
+        for family, name, extra, value in target_samples(state):
+            key = (name, extra)
+            cached = lines.get(key)
+            if cached is None:
+                labels = self.labels + "".join(f',{k}="{escape_label_value(v)}"' for k, v in extra)
+                cached = lines[key] = (_FAMILY_INDEX[family.name], f"{name}{{{labels}}} ")
+            parts[cached[0]] += (cached[1], format_float(value), "\n")
+        return ["".join(p) for p in parts]
 
 
 def render(blocks: Iterable[list[str]]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,9 +17,17 @@ ResultFn = Callable[[Target, ProbeResult], object]
 LagFn = Callable[[float], object]
 
 
+#: Probe start times are placed on a grid of this step (or a tenth of the interval, if smaller),
+#: so that the probes of a step start in one event-loop wake-up instead of one wake-up each.
+TICK = 0.1
+
+
 def offset_of(name: str, interval: float) -> float:
-    """A stable offset in [0, interval) from the target's name, spreading targets evenly."""
-    return (zlib.crc32(name.encode()) / 2**32) * interval
+    """A stable offset in [0, interval) from the target's name, spreading targets evenly over the
+    interval in steps of ``TICK``."""
+    tick = min(TICK, interval / 10)
+    raw = (zlib.crc32(name.encode()) / 2**32) * interval
+    return (raw // tick) * tick
 
 
 def next_due(now: float, offset: float, interval: float) -> float:
@@ -30,11 +37,12 @@ def next_due(now: float, offset: float, interval: float) -> float:
 
 
 class Scheduler:
-    """One loop over a heap of due times; each probe runs in its own task.
+    """One event-loop timer per target; each probe runs in its own task.
 
     A probe that is still running when its target comes due again is skipped for that round, so
     a target never overlaps itself and a slow target never delays the others. Concurrency is
     bounded by a semaphore; the lag (start time minus due time) is reported to ``on_lag``.
+    Timers run while ``run()`` is awaited; leaving it cancels them and the probes in flight.
     """
 
     def __init__(
@@ -51,10 +59,8 @@ class Scheduler:
         self._on_in_flight = on_in_flight
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._targets: dict[str, Target] = {}
-        self._heap: list[tuple[float, int, str]] = []
-        self._seq = 0
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._wakeup = asyncio.Event()
         self.skipped = 0
 
     def set_targets(self, targets: Iterable[Target]) -> None:
@@ -62,56 +68,40 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         now = loop.time()
         new = {t.name: t for t in targets}
-        for name, task in list(self._running.items()):
-            old = self._targets.get(name)
+        for name, old in self._targets.items():
             if new.get(name) != old:
-                task.cancel()
-        changed = {n for n, t in new.items() if self._targets.get(n) != t}
+                self._timers.pop(name).cancel()
+                task = self._running.get(name)
+                if task is not None:
+                    task.cancel()
+        for name, target in new.items():
+            if self._targets.get(name) != target:
+                due = next_due(now, offset_of(name, target.interval), target.interval)
+                self._timers[name] = loop.call_at(due, self._fire, name, due)
         self._targets = new
-        self._heap = [entry for entry in self._heap if entry[2] in new and entry[2] not in changed]
-        for name in changed:
-            target = new[name]
-            self._push(next_due(now, offset_of(name, target.interval), target.interval), name)
-        heapq.heapify(self._heap)
-        self._wakeup.set()
 
-    def _push(self, due: float, name: str) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, name))
+    def _fire(self, name: str, due: float) -> None:
+        target = self._targets[name]
+        loop = asyncio.get_running_loop()
+        following = due + target.interval
+        now = loop.time()
+        if following <= now:  # fell behind by a whole interval: rejoin the grid
+            following = next_due(now, offset_of(name, target.interval), target.interval)
+        self._timers[name] = loop.call_at(following, self._fire, name, following)
+        if name in self._running:
+            self.skipped += 1
+            return
+        self._running[name] = loop.create_task(self._run_one(target, due))
+        self._report_in_flight()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            while True:
-                self._wakeup.clear()
-                if not self._heap:
-                    await self._wakeup.wait()
-                    continue
-                due, _, name = self._heap[0]
-                delay = due - loop.time()
-                if delay > 0:
-                    try:
-                        async with asyncio.timeout(delay):
-                            await self._wakeup.wait()
-                    except TimeoutError:
-                        pass
-                    continue
-                heapq.heappop(self._heap)
-                target = self._targets.get(name)
-                if target is None:
-                    continue
-                now = loop.time()
-                following = due + target.interval
-                if following <= now:  # fell behind by a whole interval: rejoin the grid
-                    following = next_due(now, offset_of(name, target.interval), target.interval)
-                self._push(following, name)
-                if name in self._running:
-                    self.skipped += 1
-                    continue
-                task = asyncio.create_task(self._run_one(target, due))
-                self._running[name] = task
-                self._report_in_flight()
+            await asyncio.get_running_loop().create_future()
         finally:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+            self._targets = {}
             tasks = list(self._running.values())
             for task in tasks:
                 task.cancel()

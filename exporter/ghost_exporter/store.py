@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from ghost_exporter.config import Target
-from ghost_exporter.exposition import label_prefix, render, render_target
+from ghost_exporter.exposition import TargetText, render
 from ghost_exporter.probes import ProbeResult
 from ghost_exporter.samples import TargetState
 
@@ -14,11 +14,11 @@ log = logging.getLogger("ghost_exporter.targets")
 
 
 class _Entry:
-    __slots__ = ("blocks", "prefix", "state")
+    __slots__ = ("blocks", "state", "text")
 
     def __init__(self, target: Target) -> None:
         self.state = TargetState(target)
-        self.prefix = label_prefix(self.state)
+        self.text = TargetText(self.state)
         self.blocks: list[str] = []
 
 
@@ -41,8 +41,8 @@ class ResultStore:
                 entry = _Entry(target)
             elif entry.state.target != target:
                 entry.state.target = target
-                entry.prefix = label_prefix(entry.state)
-                entry.blocks = render_target(entry.state, entry.prefix) if entry.blocks else []
+                entry.text = TargetText(entry.state)
+                entry.blocks = entry.text.render(entry.state) if entry.blocks else []
             entries[target.name] = entry
         self._entries = entries
         self._text = None
@@ -54,7 +54,7 @@ class ResultStore:
             return False
         previous = entry.state.last
         entry.state.observe(result)
-        entry.blocks = render_target(entry.state, entry.prefix)
+        entry.blocks = entry.text.render(entry.state)
         self._text = None
         _log_change(target, previous, result)
         return True

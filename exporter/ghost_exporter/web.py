@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 from ghost_exporter import __version__
 from ghost_exporter.config import Config
 from ghost_exporter.exporter import Exporter
-from ghost_exporter.exposition import CONTENT_TYPE, label_prefix, render, render_target
+from ghost_exporter.exposition import CONTENT_TYPE, TargetText, render
 from ghost_exporter.samples import TargetState
 
 EXPORTER = web.AppKey("exporter", Exporter)
@@ -52,7 +52,7 @@ async def probe(request: web.Request) -> web.Response:
     result = await exporter.probe_now(target, _timeout(request, target.timeout))
     state = TargetState(target)
     state.observe(result)
-    text = render([render_target(state, label_prefix(state))])
+    text = render([TargetText(state).render(state)])
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 

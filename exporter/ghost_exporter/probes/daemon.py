@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
 from typing import TYPE_CHECKING, Any
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from ghost_exporter.config.schema import Daemon
 from ghost_exporter.probes.base import DaemonStatus, FailureReason, Health, ProbeResult
+from ghost_exporter.probes.context import USER_AGENT
 from ghost_exporter.probes.errors import classify
-from ghost_exporter.probes.http import read_body
+from ghost_exporter.probes.httpclient import HTTPError, Marks, request
 from ghost_exporter.probes.tls import client_context
 
 if TYPE_CHECKING:
@@ -104,35 +105,46 @@ class DaemonProber:
             await self._probe(spec, ctx, result)
         except ProtocolError as exc:
             result.fail(FailureReason.PROTOCOL, str(exc))
+        except HTTPError as exc:
+            result.fail(exc.reason, str(exc))
         except Exception as exc:  # a prober never raises: every error is a reason
             reason, message = classify(exc)
             result.fail(reason, message)
 
     async def _probe(self, spec: Daemon, ctx: ProbeContext, result: ProbeResult) -> None:
-        url = spec.url.rstrip("/") + "/api/status"
-        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
-        auth = None
-        if spec.basic_auth is not None:
-            auth = aiohttp.BasicAuth(
-                spec.basic_auth.username, spec.basic_auth.password.get_secret_value()
-            )
-        ssl_ctx = client_context(spec.tls_config) if url.startswith("https") else True
-        start = time.perf_counter()
-        async with ctx.keepalive.get(
-            url, headers=headers, auth=auth, ssl=ssl_ctx, allow_redirects=False
-        ) as resp:
-            result.status_code = resp.status
-            if resp.status != 200:
-                result.fail(FailureReason.STATUS, f"status {resp.status}")
-                return
-            raw = await read_body(resp, spec.max_body_bytes, result)
-            if raw is None:
-                return
-        result.phases["processing"] = time.perf_counter() - start
+        parts = urlsplit(spec.url.rstrip("/") + "/api/status")
+        ssl_ctx = client_context(spec.tls_config) if parts.scheme == "https" else None
+        marks = Marks(start=time.perf_counter())
         try:
-            data = json.loads(raw)
-        except ValueError:
+            resp = await request(
+                "GET",
+                parts,
+                daemon_headers(spec),
+                None,
+                ssl_ctx=ssl_ctx,
+                server_hostname=spec.tls_config.server_name,
+                max_body=spec.max_body_bytes,
+                marks=marks,
+                pool=ctx.pool,
+            )
+        finally:
+            result.phases.update(marks.phases(time.perf_counter()))
+        result.status_code = resp.status
+        if resp.status != 200:
+            result.fail(FailureReason.STATUS, f"status {resp.status}")
+            return
+        try:
+            data = json.loads(resp.body)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json parses
             raise ProtocolError("answer is not valid JSON") from None
         result.daemon = parse_status(data)
         result.health = Health.HEALTHY
         result.succeed()
+
+
+def daemon_headers(spec: Daemon) -> list[tuple[str, str]]:
+    headers = [("User-Agent", USER_AGENT), ("Accept", "application/json")]
+    if spec.basic_auth is not None:
+        raw = f"{spec.basic_auth.username}:{spec.basic_auth.password.get_secret_value()}"
+        headers.append(("Authorization", "Basic " + base64.b64encode(raw.encode()).decode()))
+    return headers + [(k, v.get_secret_value()) for k, v in spec.headers.items()]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-from yarl import URL
 
 from ghost_exporter.config.schema import HTTPProbe
 from ghost_exporter.probes.base import (
@@ -20,67 +18,16 @@ from ghost_exporter.probes.base import (
     judge_health,
     map_health,
 )
-from ghost_exporter.probes.context import PhaseClock
+from ghost_exporter.probes.context import USER_AGENT
 from ghost_exporter.probes.errors import classify
-from ghost_exporter.probes.tls import (
-    CURRENT_HOLDER,
-    cert_expiry,
-    client_context,
-    handshake_seconds,
-)
+from ghost_exporter.probes.httpclient import HTTPError, Marks, request
+from ghost_exporter.probes.tls import cert_expiry, client_context
 
 if TYPE_CHECKING:
     from ghost_exporter.config import Target
     from ghost_exporter.probes.context import ProbeContext
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_READ_CHUNK = 64 * 1024
-
-
-def _phases(clock: PhaseClock, tls_seconds: float | None, end: float) -> dict[str, float]:
-    phases: dict[str, float] = {}
-    resolve = 0.0
-    if clock.dns_start is not None and clock.dns_end is not None:
-        resolve = clock.dns_end - clock.dns_start
-    phases["resolve"] = resolve
-    if clock.connect_start is not None and clock.connect_end is not None:
-        tls = tls_seconds or 0.0
-        phases["connect"] = max(0.0, clock.connect_end - clock.connect_start - resolve - tls)
-        if tls_seconds is not None:
-            phases["tls"] = tls_seconds
-        sent = clock.connect_end
-    else:
-        sent = clock.request_start
-    if clock.headers_received is not None:
-        phases["processing"] = max(0.0, clock.headers_received - sent)
-        phases["transfer"] = max(0.0, end - clock.headers_received)
-    elif clock.connect_end is not None:  # cut short while waiting for the answer
-        phases["processing"] = max(0.0, end - sent)
-    return phases
-
-
-def _merge(total: dict[str, float], hop: dict[str, float]) -> None:
-    for name, seconds in hop.items():
-        total[name] = total.get(name, 0.0) + seconds
-
-
-async def read_body(resp: aiohttp.ClientResponse, limit: int, result: ProbeResult) -> bytes | None:
-    length = resp.content_length
-    if length is not None and length > limit:
-        result.fail(FailureReason.BODY, f"body of {length} bytes is over the {limit} byte limit")
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await resp.content.read(min(_READ_CHUNK, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            result.fail(FailureReason.BODY, f"body is over the {limit} byte limit")
-            return None
-    return b"".join(chunks)
 
 
 def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
@@ -135,6 +82,23 @@ def _record_cert(ssl_object: object, result: ProbeResult) -> None:
         result.cert_expiry = expiry if earlier is None else min(expiry, earlier)
 
 
+def _merge(total: dict[str, float], hop: dict[str, float]) -> None:
+    for name, seconds in hop.items():
+        total[name] = total.get(name, 0.0) + seconds
+
+
+def request_headers(spec: HTTPProbe) -> list[tuple[str, str]]:
+    """The headers every request of the target sends (built once per probe)."""
+    headers = [("User-Agent", USER_AGENT), ("Accept", "*/*")]
+    if spec.basic_auth is not None:
+        raw = f"{spec.basic_auth.username}:{spec.basic_auth.password.get_secret_value()}"
+        headers.append(("Authorization", "Basic " + base64.b64encode(raw.encode()).decode()))
+    given = {k.lower() for k in spec.headers}
+    headers = [(k, v) for k, v in headers if k.lower() not in given]
+    headers += [(k, v.get_secret_value()) for k, v in spec.headers.items()]
+    return headers
+
+
 class HTTPProber:
     """Probe an HTTP(S) endpoint; redirects are followed by hand to keep them on the host."""
 
@@ -143,58 +107,52 @@ class HTTPProber:
         assert isinstance(spec, HTTPProbe)
         try:
             await self._probe(spec, ctx, result)
+        except HTTPError as exc:
+            result.fail(exc.reason, str(exc))
         except Exception as exc:  # a prober never raises: every error is a reason
             reason, message = classify(exc)
             result.fail(reason, message)
 
     async def _probe(self, spec: HTTPProbe, ctx: ProbeContext, result: ProbeResult) -> None:
-        session = ctx.session(spec.keepalive)
         url = spec.url
         origin = urlsplit(url).hostname
-        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
-        auth = None
-        if spec.basic_auth is not None:
-            auth = aiohttp.BasicAuth(
-                spec.basic_auth.username, spec.basic_auth.password.get_secret_value()
-            )
-        method, data = spec.method, spec.body
+        headers = request_headers(spec)
+        method = spec.method
+        body = spec.body.encode() if spec.body is not None else None
+        pool = ctx.pool if spec.keepalive else None
         for _hop in range(spec.max_redirects + 1):
-            ssl_ctx = client_context(spec.tls_config) if url.startswith("https") else True
-            clock = PhaseClock(request_start=time.perf_counter())
-            CURRENT_HOLDER.set(clock)
+            parts = urlsplit(url)
+            ssl_ctx = client_context(spec.tls_config) if parts.scheme == "https" else None
+            marks = Marks(start=time.perf_counter())
             try:
-                async with session.request(
+                resp = await request(
                     method,
-                    URL(url, encoded=True),
-                    headers=headers,
-                    data=data,
-                    auth=auth,
-                    ssl=ssl_ctx,
-                    allow_redirects=False,
-                    trace_request_ctx=clock,
+                    parts,
+                    headers,
+                    body,
+                    ssl_ctx=ssl_ctx,
                     server_hostname=spec.tls_config.server_name,
-                ) as resp:
-                    result.status_code = resp.status
-                    _record_cert(clock.ssl_object, result)
-                    location = resp.headers.get("Location")
-                    if spec.follow_redirects and resp.status in _REDIRECTS and location:
-                        following = _redirect_target(spec, url, location, origin, result)
-                        if following is None:
-                            return
-                        url = following
-                        if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                            method, data = "GET", None
-                        continue
-                    body = await read_body(resp, spec.max_body_bytes, result)
-                    valid = spec.valid_status_codes
-                    if (resp.status not in valid) if valid else not 200 <= resp.status < 300:
-                        result.fail(FailureReason.STATUS, f"status {resp.status}")
-                    if body is not None:
-                        _check_body(spec, body, result)
-                    result.succeed()
-                    return
+                    max_body=spec.max_body_bytes,
+                    marks=marks,
+                    pool=pool,
+                )
             finally:  # also on timeout: the phases measured so far are kept
-                CURRENT_HOLDER.set(None)
-                hop = _phases(clock, handshake_seconds(clock.ssl_object), time.perf_counter())
-                _merge(result.phases, hop)
+                _merge(result.phases, marks.phases(time.perf_counter()))
+            result.status_code = resp.status
+            _record_cert(resp.ssl_object, result)
+            location = resp.headers.get("location")
+            if spec.follow_redirects and resp.status in _REDIRECTS and location:
+                following = _redirect_target(spec, url, location, origin, result)
+                if following is None:
+                    return
+                url = following
+                if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+                    method, body = "GET", None
+                continue
+            valid = spec.valid_status_codes
+            if (resp.status not in valid) if valid else not 200 <= resp.status < 300:
+                result.fail(FailureReason.STATUS, f"status {resp.status}")
+            _check_body(spec, resp.body, result)
+            result.succeed()
+            return
         result.fail(FailureReason.STATUS, f"more than {spec.max_redirects} redirects")

@@ -6,22 +6,12 @@ import _ssl
 import datetime
 import ssl
 import time
-from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from ghost_exporter.config.schema import TLSConfig
 
 _DER = _ssl.ENCODING_DER
-
-
-class SSLHolder(Protocol):
-    ssl_object: Any
-
-
-#: Set by a prober before it connects; the handshake registers its SSLObject there, because the
-#: client library does not hand the connection's TLS state back for a response it has released.
-CURRENT_HOLDER: ContextVar[SSLHolder | None] = ContextVar("ghost_ssl_holder", default=None)
 
 
 class TimedSSLObject(ssl.SSLObject):
@@ -33,9 +23,6 @@ class TimedSSLObject(ssl.SSLObject):
     def do_handshake(self) -> None:
         if self.handshake_start is None:
             self.handshake_start = time.perf_counter()
-            holder = CURRENT_HOLDER.get()
-            if holder is not None:
-                holder.ssl_object = self
         super().do_handshake()
         self.handshake_end = time.perf_counter()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,27 +24,37 @@ _MILLIS_THRESHOLD = 1e11
 
 
 def parse_timestamp(value: Any) -> float | None:
-    """Seconds since the epoch from seconds, milliseconds, or an RFC 3339 string."""
+    """Seconds since the epoch from seconds, milliseconds, or an RFC 3339 string.
+
+    Anything else, including NaN, infinities and numbers too large for a float, is None.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            return None
+        if not math.isfinite(seconds):
+            return None
         return seconds / 1000.0 if abs(seconds) > _MILLIS_THRESHOLD else seconds
     if isinstance(value, str):
         text = value.strip()
         try:
-            return parse_timestamp(float(text))
+            number = float(text)
         except ValueError:
             pass
+        else:
+            return parse_timestamp(number)
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
             parsed = datetime.fromisoformat(text)
-        except ValueError:
+            if parsed.tzinfo is None:
+                return None
+            return parsed.timestamp()
+        except (ValueError, OverflowError):
             return None
-        if parsed.tzinfo is None:
-            return None
-        return parsed.timestamp()
     return None
 
 
@@ -53,7 +64,7 @@ def check_message(spec: WebSocketProbe, payload: str | bytes, result: ProbeResul
         return
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
         result.fail(FailureReason.BODY, "first message is not valid JSON")
         return
     for path, expected in spec.expect_fields.items():
@@ -95,7 +106,7 @@ class WebSocketProber:
         headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
         ssl_ctx = client_context(spec.tls_config) if spec.url.startswith("wss") else None
         start = time.perf_counter()
-        ws = await ctx.fresh.ws_connect(
+        ws = await ctx.websocket.ws_connect(
             spec.url,
             headers=headers,
             ssl=ssl_ctx if ssl_ctx is not None else True,
@@ -121,11 +132,13 @@ class WebSocketProber:
                     result.health = Health.HEALTHY
                 result.succeed()
             elif msg.type == aiohttp.WSMsgType.ERROR:
-                exc = ws.exception()
-                if isinstance(exc, aiohttp.WebSocketError) and "size" in str(exc).lower():
+                exc = msg.data if isinstance(msg.data, BaseException) else ws.exception()
+                too_big = aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+                if isinstance(exc, aiohttp.WebSocketError) and exc.code == too_big:
                     result.fail(FailureReason.BODY, f"message over {spec.max_message_bytes} bytes")
                 else:
-                    result.fail(FailureReason.PROTOCOL, f"WebSocket error: {exc}")
+                    detail = str(exc) if exc is not None else "unknown"
+                    result.fail(FailureReason.PROTOCOL, f"WebSocket error: {detail}")
             else:
                 result.fail(
                     FailureReason.PROTOCOL, f"connection closed before a message ({msg.type.name})"
