@@ -7,11 +7,12 @@ import json
 import logging
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import exporter, stress
+from bench import blackbox, exporter, stress
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> str:
@@ -34,22 +35,39 @@ def _fmt(value: Any) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=".run/bench.json")
-    parser.add_argument("--seconds", type=float, default=12.0, help="measure window per run")
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="measure window of the 1,000/10,000 runs"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller runs (1,000 targets only, 15 s windows)"
+    )
     args = parser.parse_args()
     logging.getLogger("ghost_exporter").setLevel(logging.ERROR)
     started = time.time()
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
-    results.update(exporter.run(seconds=args.seconds))
+    sizes = (1000,) if args.quick else (1000, 10_000)
+    seconds = 15.0 if args.quick else args.seconds
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        with exporter.target_server(tmp) as base:
+            results["side_by_side"] = blackbox.run(base, tmp, seconds=15.0)
+            results.update(exporter.run(tmp, base, sizes=sizes, seconds=seconds))
     results["stress"] = stress.run()
     results["wall_seconds"] = time.time() - started
+    side = results["side_by_side"]
     print(
         _table(
-            "ghost-exporter on loopback HTTP targets (scraped once per interval)",
-            results["exporter"],
+            "CPU per HTTP probe, side by side on the same 200 targets "
+            f"(ghost / blackbox = {side['ratio']:.2f})",
+            side["rows"],
         )
     )
+    print(
+        _table("ghost-exporter at a 15 s interval, scraped once per interval", results["exporter"])
+    )
+    print(_table("sharding 2,000 targets over N exporters (--probe.shard)", results["shards"]))
     print(_table("/metrics rendering vs prometheus_client generate_latest", [results["render"]]))
     print(_table("ghost-stress", [results["stress"]]))
     out = Path(args.out)

@@ -3,16 +3,17 @@ in-process cost of rendering /metrics against prometheus_client's generate_lates
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import aiohttp
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.procstat import cpu_seconds, histogram_buckets, quantile, rss_bytes, sum_samples
@@ -36,10 +37,15 @@ def _wait_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0)
 
 
 @contextmanager
-def process(argv: list[str], port_file: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def process(
+    argv: list[str], port_file: Path | None, port: int = 0
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A subprocess, and the port it reports in ``port_file`` (or the given ``port``)."""
+    if port_file is not None:
+        port_file.unlink(missing_ok=True)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield proc, int(_wait_file(port_file, proc))
+        yield proc, port if port_file is None else int(_wait_file(port_file, proc))
     finally:
         proc.terminate()
         try:
@@ -76,37 +82,55 @@ def _get(url: str) -> tuple[float, str]:
     return time.perf_counter() - start, body
 
 
-def run_exporter(base: str, n: int, interval: float, seconds: float, tmp: Path) -> dict[str, float]:
-    """Run a ghost-exporter process on ``n`` targets; scrape it once per interval."""
-    config = tmp / f"bench-{n}.yml"
-    config.write_text(targets_config(base, n, f"{int(interval * 1000)}ms"))
-    port_file = tmp / f"exporter-{n}.port"
-    argv = [
+async def _timed_scrapes(url: str, count: int) -> list[tuple[float, str]]:
+    """Scrape ``url`` ``count`` times with a client whose HTTP parser is in C, as Prometheus's
+    is compiled: the time measured is the exporter's, not a slow client's."""
+    out = []
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        for _ in range(count):
+            start = time.perf_counter()
+            async with session.get(url) as resp:
+                body = await resp.read()
+            out.append((time.perf_counter() - start, body.decode()))
+    return out
+
+
+def _exporter_argv(config: Path, port_file: Path, *extra: str) -> list[str]:
+    return [
         str(BIN / "ghost-exporter"),
         f"--config.file={config}",
         "--web.listen-address=127.0.0.1:0",
         f"--web.port-file={port_file}",
         "--log.level=error",
+        *extra,
     ]
-    with process(argv, port_file) as (proc, port):
+
+
+def run_exporter(
+    base: str, n: int, interval: float, seconds: float, tmp: Path, timing_scrapes: int = 7
+) -> dict[str, float]:
+    """Run a ghost-exporter process on ``n`` targets, scraped once per interval (as Prometheus
+    would) while CPU is measured; then time ``timing_scrapes`` more scrapes of ``/metrics``."""
+    config = tmp / f"bench-{n}.yml"
+    config.write_text(targets_config(base, n, f"{int(interval * 1000)}ms"))
+    port_file = tmp / f"exporter-{n}.port"
+    with process(_exporter_argv(config, port_file), port_file) as (proc, port):
         url = f"http://127.0.0.1:{port}/metrics"
-        time.sleep(interval * 1.5)  # warm-up: every target probed at least once
+        time.sleep(interval + 2)  # warm-up: every target probed at least once
         _, first = _get(url)
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         lag0 = histogram_buckets(first, "ghost_exporter_scheduler_lag_seconds")
         probes0 = sum_samples(first, "ghost_probes_total")
-        times: list[float] = []
-        sizes: list[int] = []
         last = first
         while time.monotonic() - t0 < seconds:
             time.sleep(interval)
-            elapsed, last = _get(url)
-            times.append(elapsed)
-            sizes.append(len(last.encode()))
+            _, last = _get(url)
         cpu = cpu_seconds(proc.pid) - cpu0
         wall = time.monotonic() - t0
         probes = sum_samples(last, "ghost_probes_total") - probes0
         lag1 = histogram_buckets(last, "ghost_exporter_scheduler_lag_seconds")
+        rss = rss_bytes(proc.pid)
+        timings = asyncio.run(_timed_scrapes(url, timing_scrapes))
         return {
             "targets": n,
             "interval_seconds": interval,
@@ -115,10 +139,52 @@ def run_exporter(base: str, n: int, interval: float, seconds: float, tmp: Path) 
             "cpu_share_of_one_core": cpu / wall,
             "scheduler_lag_p50_ms": 1000 * quantile(0.5, lag0, lag1),
             "scheduler_lag_p99_ms": 1000 * quantile(0.99, lag0, lag1),
-            "rss_mb": rss_bytes(proc.pid) / 1e6,
-            "metrics_median_ms": 1000 * statistics.median(times),
-            "metrics_bytes": statistics.median(sizes),
+            "rss_mb": rss / 1e6,
+            "metrics_median_ms": 1000 * statistics.median(t for t, _ in timings),
+            "metrics_mb": statistics.median(len(b.encode()) for _, b in timings) / 1e6,
         }
+
+
+def run_shards(
+    base: str, n: int, counts: tuple[int, ...], interval: float, seconds: float, tmp: Path
+) -> list[dict[str, float]]:
+    """``n`` targets split over 1, 2, 4… exporters with ``--probe.shard``: targets per exporter
+    and the total CPU per probe of all of them together."""
+    config = tmp / f"shards-{n}.yml"
+    config.write_text(targets_config(base, n, f"{int(interval * 1000)}ms"))
+    rows = []
+    for count in counts:
+        with ExitStack() as stack:
+            procs = []
+            for index in range(count):
+                port_file = tmp / f"shard-{index}-of-{count}.port"
+                argv = _exporter_argv(config, port_file, f"--probe.shard={index}/{count}")
+                procs.append(stack.enter_context(process(argv, port_file)))
+            urls = [f"http://127.0.0.1:{port}/metrics" for _, port in procs]
+            time.sleep(interval + 2)
+            firsts = [_get(u)[1] for u in urls]
+            cpu0 = sum(cpu_seconds(p.pid) for p, _ in procs)
+            t0 = time.monotonic()
+            lasts = firsts
+            while time.monotonic() - t0 < seconds:
+                time.sleep(interval)
+                lasts = [_get(u)[1] for u in urls]
+            cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
+            probes = sum(
+                sum_samples(b, "ghost_probes_total") - sum_samples(a, "ghost_probes_total")
+                for a, b in zip(firsts, lasts, strict=True)
+            )
+            per_exporter = [sum_samples(b, "ghost_exporter_targets") for b in lasts]
+        rows.append(
+            {
+                "exporters": count,
+                "targets": n,
+                "targets_min": min(per_exporter),
+                "targets_max": max(per_exporter),
+                "cpu_ms_per_probe": 1000 * cpu / probes if probes else float("nan"),
+            }
+        )
+    return rows
 
 
 def filled_store(n: int) -> ResultStore:
@@ -171,9 +237,9 @@ def render_comparison(n: int = 1000, rounds: int = 15) -> dict[str, float]:
     }
 
 
-def run(sizes: tuple[int, ...] = (100, 1000), seconds: float = 12.0) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        with target_server(tmp) as base:
-            runs = [run_exporter(base, n, 2.0, seconds, tmp) for n in sizes]
-    return {"exporter": runs, "render": render_comparison()}
+def run(
+    tmp: Path, base: str, sizes: tuple[int, ...] = (1000, 10_000), seconds: float = 30.0
+) -> dict[str, object]:
+    runs = [run_exporter(base, n, 15.0, seconds, tmp) for n in sizes]
+    shards = run_shards(base, 2000, (1, 2, 4), 5.0, 15.0, tmp)
+    return {"exporter": runs, "shards": shards, "render": render_comparison()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 
 
 def cpu_seconds(pid: int) -> float:
@@ -52,3 +53,11 @@ def quantile(
 
 def sum_samples(text: str, name: str) -> float:
     return sum(float(m.group(1)) for m in re.finditer(rf"^{name}{{[^}}]*}} (\S+)$", text, re.M))
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago, for servers that cannot report port 0."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

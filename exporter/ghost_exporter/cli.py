@@ -18,6 +18,7 @@ from ghost_exporter import __version__
 from ghost_exporter.config import Config, ConfigError, load_config
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.logs import setup_logging
+from ghost_exporter.shard import Shard
 from ghost_exporter.web import create_app
 
 log = logging.getLogger("ghost_exporter")
@@ -38,6 +39,13 @@ def parse_listen(address: str) -> tuple[str | None, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return (host or None), int(port)
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +96,15 @@ def _parser() -> argparse.ArgumentParser:
         default=1024,
         help="most probes running at once (default: 1024)",
     )
+    parser.add_argument(
+        "--probe.shard",
+        dest="shard",
+        type=_shard,
+        default=None,
+        metavar="INDEX/COUNT",
+        help="schedule only shard INDEX of COUNT of the targets, split by the hash Prometheus's "
+        "hashmod uses over the target name (default: all targets)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{check,validate}")
     sub.add_parser(
         "check",
@@ -136,8 +153,9 @@ async def serve(
     listen: tuple[str | None, int],
     port_file: str | None,
     max_concurrency: int,
+    shard: Shard | None = None,
 ) -> None:
-    exporter = Exporter(config_path, max_concurrency=max_concurrency)
+    exporter = Exporter(config_path, max_concurrency=max_concurrency, shard=shard)
     app = create_app(exporter, config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
     await runner.setup()
@@ -189,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     disable_created_metrics()  # type: ignore[no-untyped-call]
     _install_uvloop()
     try:
-        asyncio.run(serve(path, config, args.listen, args.port_file, args.max_concurrency))
+        asyncio.run(
+            serve(path, config, args.listen, args.port_file, args.max_concurrency, args.shard)
+        )
     except OSError as exc:
         log.error("cannot serve", extra={"error": str(exc)})
         return 1

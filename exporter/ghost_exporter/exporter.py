@@ -12,6 +12,7 @@ from ghost_exporter.config import Config, ConfigError, Target, load_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
 from ghost_exporter.runner import run_probe
 from ghost_exporter.scheduler import Scheduler
+from ghost_exporter.shard import Shard
 from ghost_exporter.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,12 @@ class Exporter:
     running configuration, and the reload gauges say what happened either way.
     """
 
-    def __init__(self, config_path: str | Path, max_concurrency: int = 1024) -> None:
+    def __init__(
+        self, config_path: str | Path, max_concurrency: int = 1024, shard: Shard | None = None
+    ) -> None:
         self.config_path = Path(config_path)
         self.max_concurrency = max_concurrency
+        self.shard = shard
         self.metrics = ExporterMetrics()
         self.store = ResultStore()
         self.config: Config | None = None
@@ -63,10 +67,12 @@ class Exporter:
             self._ctx = None
 
     def _apply(self, config: Config) -> None:
+        """Schedule the config's targets (this shard's share of them, when sharded)."""
         assert self._scheduler is not None
-        self.store.sync(config.targets)
-        self._scheduler.set_targets(config.targets)
-        self.metrics.set_targets(t.kind for t in config.targets)
+        targets = self.shard.select(config.targets) if self.shard else config.targets
+        self.store.sync(targets)
+        self._scheduler.set_targets(targets)
+        self.metrics.set_targets(t.kind for t in targets)
         self.metrics.reload_ok.set(1)
         self.metrics.reload_time.set(time.time())
         self.config = config

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Iterator
 
 from ghost_exporter.floats import format_float
 from ghost_exporter.metrics import MetricDef
@@ -34,39 +35,45 @@ def label_prefix(state: TargetState) -> str:
     return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
 
 
-class TargetText:
-    """Renders one target's samples; the text before each value is built once and kept."""
+@functools.cache
+def _labels_tail(extra: tuple[tuple[str, str], ...]) -> str:
+    """``,le="0.5"} ``: the part after a target's own labels, shared by every target."""
+    return "".join(f',{k}="{escape_label_value(v)}"' for k, v in extra) + "} "
 
-    __slots__ = ("_lines", "labels")
+
+class TargetText:
+    """Renders one target's samples; its own labels are escaped once."""
+
+    __slots__ = ("labels",)
 
     def __init__(self, state: TargetState) -> None:
         self.labels = label_prefix(state)
-        self._lines: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[int, str]] = {}
 
     def render(self, state: TargetState) -> list[str]:
         """One text block per family (empty where the target has no samples of it)."""
         parts: list[list[str]] = [[] for _ in TARGET_FAMILIES]
-        lines = self._lines
+        labels = self.labels
         for family, name, extra, value in target_samples(state):
-            key = (name, extra)
-            cached = lines.get(key)
-            if cached is None:
-                labels = self.labels + "".join(f',{k}="{escape_label_value(v)}"' for k, v in extra)
-                cached = lines[key] = (_FAMILY_INDEX[family.name], f"{name}{{{labels}}} ")
-            parts[cached[0]] += (cached[1], format_float(value), "\n")
+            parts[_FAMILY_INDEX[family.name]].append(
+                f"{name}{{{labels}{_labels_tail(extra)}{format_float(value)}\n"
+            )
         return ["".join(p) for p in parts]
 
 
-def render(blocks: Iterable[list[str]]) -> str:
-    """Join cached per-target blocks into the text of every target family."""
+def render_families(blocks: Iterable[list[str]]) -> Iterator[str]:
+    """The text of each target family in turn, from cached per-target blocks."""
     per_family: list[list[str]] = [[] for _ in TARGET_FAMILIES]
     for target_blocks in blocks:
         for i, block in enumerate(target_blocks):
             if block:
                 per_family[i].append(block)
-    out: list[str] = []
     for header, parts in zip(_HEADERS, per_family, strict=True):
         if parts:
-            out.append(header)
-            out.extend(parts)
-    return "".join(out)
+            parts.insert(0, header)
+            yield "".join(parts)
+            parts.clear()
+
+
+def render(blocks: Iterable[list[str]]) -> str:
+    """Join cached per-target blocks into the text of every target family."""
+    return "".join(render_families(blocks))

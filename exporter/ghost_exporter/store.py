@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from ghost_exporter.config import Target
-from ghost_exporter.exposition import TargetText, render
+from ghost_exporter.exposition import TargetText, render, render_families
 from ghost_exporter.probes import ProbeResult
 from ghost_exporter.samples import TargetState
 
@@ -27,7 +27,6 @@ class ResultStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
-        self._text: str | None = None
 
     def sync(self, targets: Iterable[Target]) -> None:
         """Follow a new configuration: add, update and remove targets.
@@ -45,7 +44,6 @@ class ResultStore:
                 entry.blocks = entry.text.render(entry.state) if entry.blocks else []
             entries[target.name] = entry
         self._entries = entries
-        self._text = None
 
     def record(self, target: Target, result: ProbeResult) -> bool:
         """Store a result; False when the target is no longer configured (a late result)."""
@@ -55,15 +53,16 @@ class ResultStore:
         previous = entry.state.last
         entry.state.observe(result)
         entry.blocks = entry.text.render(entry.state)
-        self._text = None
         _log_change(target, previous, result)
         return True
 
     def text(self) -> str:
-        """The exposition text of every target's families (cached until the next result)."""
-        if self._text is None:
-            self._text = render(e.blocks for e in self._entries.values())
-        return self._text
+        """The exposition text of every target's families."""
+        return render(e.blocks for e in self._entries.values())
+
+    def families(self) -> Iterator[str]:
+        """The same text, one family at a time, so that a large scrape can be sent in pieces."""
+        return render_families(e.blocks for e in self._entries.values())
 
     def states(self) -> Iterator[TargetState]:
         for entry in self._entries.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from collections.abc import AsyncIterator
@@ -20,10 +21,18 @@ EXPORTER = web.AppKey("exporter", Exporter)
 SCRAPE_TIMEOUT_MARGIN = 0.5
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Every target's latest results, a family at a time: between families the event loop runs
+    other work, so a scrape of thousands of targets never holds up the probes."""
     exporter = request.app[EXPORTER]
-    text = exporter.store.text() + generate_latest(exporter.metrics.registry).decode()
-    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
+    await response.prepare(request)
+    for family in exporter.store.families():
+        await response.write(family.encode())
+        await asyncio.sleep(0)
+    await response.write(generate_latest(exporter.metrics.registry))
+    await response.write_eof()
+    return response
 
 
 def _timeout(request: web.Request, configured: float) -> float:

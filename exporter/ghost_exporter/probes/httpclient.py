@@ -264,7 +264,11 @@ class _Protocol(asyncio.Protocol):
         body = bytes(self.body)
         coding = self.headers.get("content-encoding", "").lower()
         if coding in ("gzip", "deflate", "x-gzip") and body:
-            body = _decompress(body, self.max_body)
+            try:
+                body = _decompress(body, self.max_body)
+            except HTTPError as exc:
+                self._fail(exc)
+                return
         self.done.set_result(Response(self.status, self.headers, body))
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ghost_exporter.shard import shard_of
+
 from .conftest import ALERTS_DIR, PROMETHEUS_DIR, Server, Servers
 
 CONFIGS = ("prometheus.yml", "prometheus-probe.yml", "prometheus-sharded.yml")
@@ -130,6 +132,8 @@ def test_sharded_config_gives_each_name_to_exactly_one_exporter(loaded: dict[str
     exporters = {"ghost-probe-shard-0": "127.0.0.1:9798", "ghost-probe-shard-1": "127.0.0.1:9799"}
     for target in probes:
         assert target.url == f"http://{exporters[target.job]}/probe?target={target.instance}"
+        # ghost-exporter's own --probe.shard uses the same hash as this relabeling.
+        assert f"ghost-probe-shard-{shard_of(target.instance, 2)}" == target.job
     # Both shards get a share, and each shard's job dropped the other's names.
     assert {t.job for t in probes} == set(exporters)
     assert sharded.dropped == len(SHARDED_NAMES)
