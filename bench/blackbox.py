@@ -10,6 +10,7 @@ server's CPU is not counted.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ def run_blackbox(base: str, n: int, seconds: float, tmp: Path) -> dict[str, Any]
     }
 
 
-def run_ghost(base: str, n: int, seconds: float, tmp: Path) -> dict[str, Any]:
+def run_ghost(base: str, n: int, seconds: float, tmp: Path, uvloop: bool = True) -> dict[str, Any]:
     config = tmp / "ghost-side-by-side.yml"
     config.write_text(targets_config(base, n, "1s", timeout="1s"))
     port_file = tmp / "ghost-side-by-side.port"
@@ -106,7 +107,8 @@ def run_ghost(base: str, n: int, seconds: float, tmp: Path) -> dict[str, Any]:
         f"--web.port-file={port_file}",
         "--log.level=error",
     ]
-    with process(argv, port_file) as (proc, port):
+    env = None if uvloop else {**os.environ, "GHOST_EXPORTER_NO_UVLOOP": "1"}
+    with process(argv, port_file, env=env) as (proc, port):
         metrics = [f"http://127.0.0.1:{port}/metrics"]
         asyncio.run(_drive(metrics, 2.0))
         first = _get(metrics[0])
@@ -117,7 +119,7 @@ def run_ghost(base: str, n: int, seconds: float, tmp: Path) -> dict[str, Any]:
         last = _get(metrics[0])
     probes = sum_samples(last, "ghost_probes_total") - sum_samples(first, "ghost_probes_total")
     return {
-        "exporter": "ghost-exporter",
+        "exporter": "ghost-exporter" if uvloop else "ghost-exporter (asyncio loop)",
         "targets": n,
         "probes_per_second": probes / wall,
         "cpu_ms_per_probe": 1000 * cpu / probes,
@@ -149,8 +151,9 @@ def _wait_http(url: str, timeout: float = 20.0) -> None:
 def run(base: str, tmp: Path, n: int = 200, seconds: float = 12.0) -> dict[str, Any]:
     blackbox = run_blackbox(base, n, seconds, tmp)
     ghost = run_ghost(base, n, seconds, tmp)
+    plain = run_ghost(base, n, seconds, tmp, uvloop=False)
     return {
-        "rows": [blackbox, ghost],
+        "rows": [blackbox, ghost, plain],
         "ratio": ghost["cpu_ms_per_probe"] / blackbox["cpu_ms_per_probe"],
     }
 
