@@ -416,6 +416,7 @@ class RuleBuilder:
             _group("ghost.alerts.exporter", self.interval, self._exporter_alerts()),
             _group("ghost.alerts.tls", self.interval, self._tls_alerts()),
             _group("ghost.alerts.slo", self.interval, self._slo_alerts()),
+            _group("ghost.alerts.remediation", self.interval, self._remediation_alerts()),
         ]
 
     def _service_alerts(self) -> list[Rule]:
@@ -721,6 +722,27 @@ class RuleBuilder:
             f"too fast: {', or '.join(explained)}.",
             service="{{ $labels.daemon }}" if slo.label == "daemon" else None,
         )
+
+    def _remediation_alerts(self) -> list[Rule]:
+        failing = self.alert_settings.section("remediation_failing")
+        window = failing.duration("window")
+        return [
+            self._alert(
+                "GhostRemediationFailing",
+                "warning",
+                _block(
+                    "sum by (service, action) (",
+                    "  increase("
+                    f'ghost_remediations_total{{result=~"failed|skipped_limit"}}[{window}])',
+                    ") > 0",
+                ),
+                failing.duration("for"),
+                "Automatic remediation of a ghost service does not work.",
+                "Remediations of {{ $labels.service }} by the ghost-remediate action "
+                "{{ $labels.action }} that failed or hit the attempt limit over the last "
+                f"{window}: {{{{ $value | humanize }}}}. The service needs a person.",
+            )
+        ]
 
 
 def _ratio(part: str, total: str, by: str) -> str:

@@ -1,6 +1,6 @@
-"""``make run`` / ``make stack``: start the demo services, a stress daemon and the exporter
-(plus Prometheus and Alertmanager with ``--with-prometheus``), print where to look, and stop
-everything on Ctrl-C or when one of them dies."""
+"""``make run`` / ``make stack``: start the demo services, a stress daemon, the exporter and
+ghost-remediate (plus Prometheus and Alertmanager with ``--with-prometheus``), print where to
+look, and stop everything on Ctrl-C or when one of them dies."""
 
 from __future__ import annotations
 
@@ -17,9 +17,14 @@ from importlib import resources
 from pathlib import Path
 from types import FrameType
 
+import yaml
+
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BASE_PORT = 8787
+DEFAULT_EXPORTER_PORT = 9798
+DEFAULT_REMEDIATE_PORT = 9799
+EXAMPLES = ROOT / "examples"
 
 
 @dataclass
@@ -45,6 +50,62 @@ def exporter_config(run_dir: Path, base_port: int, stress_port: int) -> Path:
     text = text.replace(f":{base_port + 3}", f":{stress_port}")
     path = run_dir / "ghost.yml"
     path.write_text(text)
+    return path
+
+
+def remediate_config(run_dir: Path, base_port: int, exporter_port: int) -> Path:
+    """examples/remediate.yml, with the control and exporter ports moved when they are not the
+    defaults (its token file is then named by its absolute path)."""
+    example = EXAMPLES / "remediate.yml"
+    if base_port == DEFAULT_BASE_PORT and exporter_port == DEFAULT_EXPORTER_PORT:
+        return example
+    text = example.read_text()
+    text = text.replace(f"127.0.0.1:{DEFAULT_BASE_PORT + 10}/", f"127.0.0.1:{base_port + 10}/")
+    text = text.replace(f"127.0.0.1:{DEFAULT_EXPORTER_PORT}/", f"127.0.0.1:{exporter_port}/")
+    text = text.replace("!file remediate.token", f"!file {EXAMPLES / 'remediate.token'}")
+    path = run_dir / "remediate.yml"
+    path.write_text(text)
+    return path
+
+
+def alertmanager_config(run_dir: Path, base_port: int, remediate_port: int) -> Path:
+    """alerts/alertmanager.yml, its webhooks moved to this stack's status-api and ghost-remediate
+    ports when they are not the defaults."""
+    committed = ROOT / "alerts" / "alertmanager.yml"
+    if base_port == DEFAULT_BASE_PORT and remediate_port == DEFAULT_REMEDIATE_PORT:
+        return committed
+    text = committed.read_text()
+    text = text.replace(f"127.0.0.1:{DEFAULT_BASE_PORT + 2}/", f"127.0.0.1:{base_port + 2}/")
+    text = text.replace(f"127.0.0.1:{DEFAULT_REMEDIATE_PORT}/", f"127.0.0.1:{remediate_port}/")
+    text = text.replace("../examples/", f"{EXAMPLES}/")
+    path = run_dir / "alertmanager.yml"
+    path.write_text(text)
+    return path
+
+
+def prometheus_config(run_dir: Path, exporter_port: int, remediate_port: int) -> Path:
+    """prometheus/prometheus.yml plus a ``ghost-remediate`` job scraping ghost-remediate, so that
+    its metrics (GhostRemediationFailing, the Remediations panel) are there too."""
+    source = ROOT / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(source.read_text())
+    config["rule_files"] = [str(source.parent / pattern) for pattern in config["rule_files"]]
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            static["targets"] = [
+                f"127.0.0.1:{exporter_port}" if t == f"127.0.0.1:{DEFAULT_EXPORTER_PORT}" else t
+                for t in static["targets"]
+            ]
+    config["scrape_configs"].append(
+        {
+            "job_name": "ghost-remediate",
+            "static_configs": [{"targets": [f"127.0.0.1:{remediate_port}"]}],
+        }
+    )
+    path = run_dir / "prometheus.yml"
+    path.write_text(
+        f"# Written by `make stack` from {source}, with a ghost-remediate job.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
     return path
 
 
@@ -83,6 +144,15 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
             ],
             logs / "ghost-exporter.log",
         ),
+        Child(
+            "ghost-remediate",
+            [
+                _script("ghost-remediate"),
+                f"--config.file={remediate_config(run_dir, base, args.exporter_port)}",
+                f"--web.listen-address=127.0.0.1:{args.remediate_port}",
+            ],
+            logs / "ghost-remediate.log",
+        ),
     ]
     if args.with_prometheus:
         children += _prometheus_children(args, run_dir)
@@ -98,12 +168,13 @@ def _require(binary: str) -> str:
 
 def _prometheus_children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
     logs = run_dir / "logs"
+    prometheus_yml = prometheus_config(run_dir, args.exporter_port, args.remediate_port)
     return [
         Child(
             "prometheus",
             [
                 _require("prometheus"),
-                f"--config.file={ROOT / 'prometheus' / 'prometheus.yml'}",
+                f"--config.file={prometheus_yml}",
                 f"--storage.tsdb.path={run_dir / 'prometheus'}",
                 "--web.listen-address=127.0.0.1:9090",
                 "--web.enable-lifecycle",
@@ -114,7 +185,8 @@ def _prometheus_children(args: argparse.Namespace, run_dir: Path) -> list[Child]
             "alertmanager",
             [
                 _require("prometheus-alertmanager"),
-                f"--config.file={ROOT / 'alerts' / 'alertmanager.yml'}",
+                "--config.file="
+                + str(alertmanager_config(run_dir, args.base_port, args.remediate_port)),
                 f"--storage.path={run_dir / 'alertmanager'}",
                 "--web.listen-address=127.0.0.1:9093",
                 "--cluster.listen-address=",
@@ -136,6 +208,8 @@ def _banner(args: argparse.Namespace, run_dir: Path) -> str:
         f"  telemetry-api    http://127.0.0.1:{base + 1}/health  (WebSocket /ws)",
         f"  status-api       http://127.0.0.1:{base + 2}/api/services/status",
         f"  stress daemon    http://127.0.0.1:{base + 3}/api/status",
+        f"  ghost-remediate  http://127.0.0.1:{args.remediate_port}/  (/metrics; restarts "
+        "dual-monitor when Alertmanager says it is down or unhealthy)",
     ]
     if args.with_prometheus:
         lines += [
@@ -148,6 +222,14 @@ def _banner(args: argparse.Namespace, run_dir: Path) -> str:
         "Inject a fault (modes: healthy degraded unhealthy down slow stale error):",
         f'  curl -X POST 127.0.0.1:{control}/-/fault/dual-monitor -d \'{{"mode": "unhealthy"}}\'',
         f"  curl -X DELETE 127.0.0.1:{control}/-/fault/dual-monitor",
+    ]
+    if args.with_prometheus:
+        lines += [
+            "An unhealthy dual-monitor is restarted by ghost-remediate within about 2.5 minutes"
+            " (the alert's `for` and Alertmanager's wait);",
+            f"  its decisions: grep msg=remediation {run_dir / 'logs' / 'ghost-remediate.log'}",
+        ]
+    lines += [
         "Check from a shell:",
         f"  {_script('ghost-exporter')} check",
         "",
@@ -226,7 +308,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ghost_demo.stack",
-        description="Start the demo stack, a stress daemon and the exporter; Ctrl-C stops all.",
+        description="Start the demo stack, a stress daemon, the exporter and ghost-remediate; "
+        "Ctrl-C stops all.",
     )
     parser.add_argument("--run-dir", default=".run", help="logs and data (default .run)")
     parser.add_argument(
@@ -236,7 +319,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="demo services on PORT..PORT+2, stress daemon PORT+3, control PORT+10 (default 8787)",
     )
     parser.add_argument(
-        "--exporter-port", type=int, default=9798, help="exporter port (default 9798)"
+        "--exporter-port",
+        type=int,
+        default=DEFAULT_EXPORTER_PORT,
+        help=f"exporter port (default {DEFAULT_EXPORTER_PORT})",
+    )
+    parser.add_argument(
+        "--remediate-port",
+        type=int,
+        default=DEFAULT_REMEDIATE_PORT,
+        help=f"ghost-remediate port (default {DEFAULT_REMEDIATE_PORT})",
     )
     parser.add_argument(
         "--with-prometheus",

@@ -28,6 +28,15 @@ from .panels import (
 from .variables import daemon_variable, datasource_variable, job_variable, service_variable
 
 FIRING_GHOST_ALERTS = 'ALERTS{alertname=~"Ghost.*", alertstate="firing"}'
+#: Series colours of ghost_remediations_total results, by regular expression on the series name.
+REMEDIATION_COLOURS = {
+    ".*succeeded": "green",
+    ".*failed": "red",
+    ".*skipped_limit": "dark-red",
+    ".*skipped_cooldown": "yellow",
+    ".*skipped_busy": "blue",
+    ".*refused": "purple",
+}
 
 
 def build() -> BuiltDashboard:
@@ -221,6 +230,32 @@ def _alerts(board: Board) -> None:
         ),
         width=20,
         height=6,
+        may_be_empty=True,
+    )
+    # ghost-remediate is scraped as a job of its own: its series are not filtered by $job.
+    board.add(
+        timeseries_panel(
+            "Remediations",
+            "Remediation decisions of ghost-remediate per second, by service and result "
+            "(ghost_remediations_total): succeeded, failed, skipped by cooldown, attempt limit "
+            "or a remediation already running, refused label values. Empty until "
+            "ghost-remediate acts or when it does not run.",
+            [
+                Query(
+                    "sum by (service, result) (rate("
+                    + selector("ghost_remediations_total", SERVICE)
+                    + "[$__rate_interval]))",
+                    "{{service}} {{result}}",
+                )
+            ],
+            unit="ops",
+            steps=[(None, "green")],
+            minimum=0,
+            colours=REMEDIATION_COLOURS,
+            links=[TO_SERVICE],
+        ),
+        width=24,
+        height=7,
         may_be_empty=True,
     )
 

@@ -31,7 +31,7 @@ def test_amtool_check_config() -> None:
     result = expect_success("amtool", "check-config", str(CONFIG))
     assert "SUCCESS" in result.stdout, result.report()
     assert "2 inhibit rules" in result.stdout, result.report()
-    assert "2 receivers" in result.stdout, result.report()
+    assert "3 receivers" in result.stdout, result.report()
 
 
 def _labels(alertname: str, severity: str | None = None, **labels: str) -> dict[str, str]:
@@ -39,8 +39,20 @@ def _labels(alertname: str, severity: str | None = None, **labels: str) -> dict[
     return base | labels
 
 
+#: Alerts ghost-remediate may act on go to it first, then on to the receiver of their severity.
+REMEDIATED = ("GhostServiceDown", "GhostServiceUnhealthy")
+
 ROUTES = [
-    (_labels("GhostServiceDown", "critical", service="dual-monitor"), "ghost-critical"),
+    (
+        _labels("GhostServiceDown", "critical", service="dual-monitor"),
+        "ghost-remediate,ghost-critical",
+    ),
+    (
+        _labels("GhostServiceUnhealthy", "critical", service="status-api"),
+        "ghost-remediate,ghost-critical",
+    ),
+    (_labels("GhostRemediationFailing", "warning", service="dual-monitor"), "ghost-warning"),
+    (_labels("GhostServiceDegraded", "warning", service="dual-monitor"), "ghost-warning"),
     (
         _labels("GhostPatchesStalled", "critical", daemon="stress", service="stress"),
         "ghost-critical",
@@ -50,7 +62,10 @@ ROUTES = [
     # No or another severity: the default route, so nothing is dropped.
     (_labels("Watchdog", "none"), "ghost-warning"),
     (_labels("SomethingElse"), "ghost-warning"),
-    (_labels("GhostServiceDown", "Critical", service="x"), "ghost-warning"),
+    (_labels("SomethingElse", "Critical", service="x"), "ghost-warning"),
+    # An alert ghost-remediate gets without a known severity still reaches someone.
+    (_labels("GhostServiceDown", "Critical", service="x"), "ghost-remediate,ghost-warning"),
+    (_labels("GhostServiceDown", service="dual-monitor"), "ghost-remediate,ghost-warning"),
 ]
 
 
@@ -78,7 +93,10 @@ def test_routing_table(labels: dict[str, str], receiver: str) -> None:
 def test_every_generated_alert_reaches_the_receiver_of_its_severity(
     alertname: str, severity: str
 ) -> None:
-    _route({"alertname": alertname, "severity": severity, "service": "svc"}, f"ghost-{severity}")
+    expected = f"ghost-{severity}"
+    if alertname in REMEDIATED:
+        expected = f"ghost-remediate,{expected}"
+    _route({"alertname": alertname, "severity": severity, "service": "svc"}, expected)
 
 
 def test_a_wrong_expectation_fails_with_amtools_message() -> None:
@@ -106,6 +124,8 @@ INHIBITION = [
     (_alert("GhostProbeLatencyHigh", "warning", "dual-monitor"), True),
     (_alert("GhostServiceDegraded", "warning", "dual-monitor"), True),
     (_alert("GhostServiceUnhealthy", "critical", "dual-monitor"), False),
+    # Nor is the warning that its remediation failed.
+    (_alert("GhostRemediationFailing", "warning", "dual-monitor", action="restart"), False),
     # Another service's warnings are not.
     (_alert("GhostProbeLatencyHigh", "warning", "status-api"), False),
     # A daemon that does not answer: its warnings are held back (service = daemon name).
@@ -131,8 +151,11 @@ def test_alertmanager_inhibits_warnings_of_down_services(tmp_path: Path, servers
     # notification of this test reaches a status-api running on this machine.
     text = CONFIG.read_text(encoding="utf-8")
     assert text.count("http://127.0.0.1:8789/") == 2
+    assert text.count("http://127.0.0.1:9799/") == 1
+    text = text.replace(":8789/", f":{free_port()}/").replace(":9799/", f":{free_port()}/")
+    text = text.replace("../examples/", f"{ALERTS_DIR.parent / 'examples'}/")
     config = tmp_path / "alertmanager.yml"
-    config.write_text(text.replace(":8789/", f":{free_port()}/"), encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
 
     server = servers.start(
         "prometheus-alertmanager",

@@ -14,6 +14,7 @@ from ghost_dashboards import constants as dashboard_constants
 from ghost_dashboards.promql import metric_names
 from ghost_dashboards.queries import variable_queries
 from ghost_exporter.metrics import sample_names
+from ghost_remediate.metrics import sample_names as remediation_sample_names
 from tests.support import require_tool
 
 from .conftest import DASHBOARDS_DIR, ROOT
@@ -30,7 +31,14 @@ def process_series() -> frozenset[str]:
 
 
 def allowed_series() -> frozenset[str]:
-    return sample_names() | PROMETHEUS_SERIES | process_series() | recorded_names()
+    """The exporter's and ghost-remediate's samples, Prometheus's own, recording rules."""
+    return (
+        sample_names()
+        | remediation_sample_names()
+        | PROMETHEUS_SERIES
+        | process_series()
+        | recorded_names()
+    )
 
 
 @pytest.mark.parametrize(

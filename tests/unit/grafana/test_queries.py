@@ -81,6 +81,7 @@ def test_panel_queries_marks_the_panels_that_may_be_empty() -> None:
     }
     assert empty == {
         ("ghost-overview", "Firing Ghost alert list"),
+        ("ghost-overview", "Remediations"),
         ("ghost-service", "HTTP status"),
         ("ghost-service", "Certificate expiry"),
         ("ghost-service", "HTTP status code"),

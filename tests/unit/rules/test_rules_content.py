@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ghost_exporter.metrics import sample_names
+from ghost_remediate.metrics import sample_names as remediation_sample_names
 
 from .conftest import (
     ALERTS_FILE,
@@ -94,13 +95,16 @@ def test_every_fired_alert_in_the_unit_tests_has_a_service(alerts: list[dict[str
 def test_expressions_use_only_published_metrics(
     alerts: list[dict[str, Any]], records: list[dict[str, Any]]
 ) -> None:
-    published = sample_names()
+    # The exporter's metrics, and ghost-remediate's (exporter/ghost_remediate/metrics.py).
+    published = sample_names() | remediation_sample_names()
     recorded = {rule["record"] for rule in records}
     for rule in alerts + records:
         name = rule.get("alert") or rule["record"]
         expr = re.sub(r'"[^"]*"', '""', rule["expr"])  # label values are no metric names
         for metric in re.findall(r"\bghost_[a-z_]+", expr):
-            assert metric in published, f"{name}: {metric} is not in ghost_exporter.metrics"
+            assert metric in published, (
+                f"{name}: {metric} is not in ghost_exporter.metrics or ghost_remediate.metrics"
+            )
         for metric in re.findall(r"\bghost:[a-z_]+:[a-z0-9_]+", expr):
             assert metric in recorded, f"{name}: {metric} is not a recording rule"
 

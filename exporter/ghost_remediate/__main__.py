@@ -1,0 +1,5 @@
+import sys
+
+from ghost_remediate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""Running an action from the config: a command (no shell, own process group, timeout) or an
+HTTP request. Placeholder values given here have passed their checks already."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
+
+import aiohttp
+
+from .config import CommandSpec, HTTPSpec
+
+#: The PATH commands run with (their environment is this, LANG and the rule's ``env``).
+SAFE_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Bytes of a command's output or an HTTP answer kept for the audit log (the end of it).
+OUTPUT_TAIL: Final = 1024
+#: How long to wait for a command's output to end once it exited.
+OUTPUT_GRACE: Final = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    detail: str
+
+
+def describe(action: CommandSpec | HTTPSpec, values: Mapping[str, str]) -> str:
+    """What the action runs, for the audit log."""
+    if isinstance(action, CommandSpec):
+        return action.describe(values)
+    return f"{action.method} {render_url(action, values)}"
+
+
+def render_url(action: HTTPSpec, values: Mapping[str, str]) -> str:
+    """The URL with each value percent-encoded: a value never adds a path segment or query."""
+    return action.url.render(values, quote=lambda value: quote(value, safe=""))
+
+
+def _tail(data: bytes) -> str:
+    text = data[-OUTPUT_TAIL:].decode("utf-8", "replace").strip()
+    return text
+
+
+async def _read_tail(stream: asyncio.StreamReader, sink: bytearray) -> None:
+    while chunk := await stream.read(65536):
+        sink += chunk
+        del sink[: max(0, len(sink) - OUTPUT_TAIL)]
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM the command's process group, SIGKILL it after ``grace``; reap the leader."""
+    if grace > 0:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await proc.wait()
+    _signal_group(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
+async def run_command(action: CommandSpec, values: Mapping[str, str]) -> Outcome:
+    """Run the command without a shell, in a new session (its own process group), with stdin
+    closed, cwd ``/`` and a minimal environment. On timeout or cancellation the whole group is
+    killed. Success is exit status 0."""
+    argv = [item.render(values) for item in action.argv]
+    env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", **action.env}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd="/",
+            env=env,
+        )
+    except OSError as exc:
+        return Outcome(False, f"cannot start {argv[0]}: {exc.strerror or exc}")
+    assert proc.stdout is not None
+    output = bytearray()
+    reader = asyncio.create_task(_read_tail(proc.stdout, output))
+    try:
+        try:
+            async with asyncio.timeout(action.timeout):
+                code = await proc.wait()
+        except TimeoutError:
+            await _kill_group(proc, action.kill_grace)
+            outcome = Outcome(
+                False,
+                f"timed out after {action.timeout:g}s: process group {proc.pid} killed",
+            )
+        else:
+            outcome = Outcome(code == 0, f"exit status {code}")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(OUTPUT_GRACE):
+                await asyncio.shield(reader)
+    except asyncio.CancelledError:
+        await asyncio.shield(_kill_group(proc, 0))
+        raise
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    tail = _tail(bytes(output))
+    return Outcome(outcome.ok, f"{outcome.detail}; output: {tail}" if tail else outcome.detail)
+
+
+async def run_http(
+    session: aiohttp.ClientSession, action: HTTPSpec, values: Mapping[str, str]
+) -> Outcome:
+    """Send the request (redirects not followed); success is a 2xx status."""
+    url = render_url(action, values)
+    try:
+        async with (
+            asyncio.timeout(action.timeout),
+            session.request(
+                action.method,
+                url,
+                headers=dict(action.headers),
+                data=action.body,
+                ssl=action.ssl if action.ssl is not None else True,
+                server_hostname=action.server_name,
+                allow_redirects=False,
+            ) as response,
+        ):
+            body = await response.content.read(OUTPUT_TAIL)
+    except TimeoutError:
+        return Outcome(False, f"timed out after {action.timeout:g}s")
+    except (aiohttp.ClientError, OSError) as exc:
+        return Outcome(False, f"request failed: {type(exc).__name__}: {exc}")
+    text = _tail(body)
+    detail = f"HTTP {response.status}" + (f": {text}" if text else "")
+    return Outcome(200 <= response.status < 300, detail)
+
+
+async def run_action(
+    session: aiohttp.ClientSession, action: CommandSpec | HTTPSpec, values: Mapping[str, str]
+) -> Outcome:
+    if isinstance(action, CommandSpec):
+        return await run_command(action, values)
+    return await run_http(session, action, values)

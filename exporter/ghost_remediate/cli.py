@@ -1,0 +1,206 @@
+"""Command line: serve (default) and ``validate``; Prometheus-style flags.
+
+Exit codes: 0 ok, 1 cannot serve (e.g. the address is taken), 2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from ghost_exporter import __version__
+from ghost_exporter.logs import setup_logging
+
+from .auth import Authenticator
+from .config import Config, ConfigError, load_config
+from .engine import Remediator
+from .metrics import Metrics
+from .web import create_app
+from .webconfig import WebConfig, load_web_config, server_context
+
+log = logging.getLogger("ghost_remediate")
+
+EXIT_OK, EXIT_SERVE, EXIT_CONFIG = 0, 1, 2
+DEFAULT_LISTEN = "127.0.0.1:9799"
+
+
+def parse_listen(address: str) -> tuple[str | None, int]:
+    """``127.0.0.1:9799``, ``[::1]:9799``, ``:9799`` (every interface)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid listen address {address!r}: use HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host or None), int(port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config.file", dest="config_file", default=None, help="remediation config (required)"
+    )
+    common.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="TLS settings in the exporter-toolkit format (tls_server_config)",
+    )
+    common.add_argument(
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=["debug", "info", "warn", "error"],
+        help="only log messages with this severity or above (default: info)",
+    )
+    common.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log format (default: logfmt)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ghost-remediate",
+        description="Alertmanager webhook receiver that runs the remediations its config allows.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"ghost-remediate {__version__}")
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        type=parse_listen,
+        default=parse_listen(DEFAULT_LISTEN),
+        help=f"address to listen on (default: {DEFAULT_LISTEN})",
+    )
+    parser.add_argument(
+        "--web.port-file",
+        dest="port_file",
+        default=None,
+        help="write the bound port to this file once listening (useful with port 0)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{validate}")
+    sub.add_parser(
+        "validate",
+        parents=[common],
+        help="check the config (and web config); exit 0, or 2 with file:line: key: message",
+        argument_default=argparse.SUPPRESS,
+    )
+    return parser
+
+
+def write_port_file(path: str, port: int) -> None:
+    """Write the port atomically, so a reader never sees a partial file."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
+class Server:
+    """The running program: config reloads swap what the remediator and authenticator use."""
+
+    def __init__(self, config_path: Path, config: Config, web_config: WebConfig | None) -> None:
+        self.config_path = config_path
+        self.metrics = Metrics()
+        self.remediator = Remediator(config, self.metrics)
+        self.authenticator = Authenticator(config)
+        self.web_config = web_config
+        self.metrics.reload_successful.set(1)
+
+    async def reload(self) -> str | None:
+        """Load the config file again; keep the running config when it is bad."""
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.metrics.reload_successful.set(0)
+            log.error("config reload refused", extra={"error": str(exc)})
+            return str(exc)
+        self.remediator.use(config)
+        self.authenticator.use(config)
+        self.metrics.reload_successful.set(1)
+        log.info("config reloaded", extra={"rules": len(config.rules)})
+        return None
+
+    async def serve(self, listen: tuple[str | None, int], port_file: str | None) -> None:
+        app = create_app(self.remediator, self.authenticator, self.reload)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
+        await runner.setup()
+        host, port = listen
+        ssl_context = server_context(self.web_config) if self.web_config else None
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        actual = runner.addresses[0][1] if runner.addresses else port
+        log.info(
+            "listening",
+            extra={
+                "address": f"{host or ''}:{actual}",
+                "tls": ssl_context is not None,
+                "config": str(self.config_path),
+                "rules": len(self.remediator.config.rules),
+                "version": __version__,
+            },
+        )
+        if port_file:
+            write_port_file(port_file, actual)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        try:
+            await stop.wait()
+            log.info("shutting down", extra={"running": len(self.remediator.tasks)})
+        finally:
+            await runner.cleanup()
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, WebConfig | None] | None:
+    if not args.config_file:
+        print("ghost-remediate: --config.file is required", file=sys.stderr)
+        return None
+    try:
+        config = load_config(args.config_file)
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+    except ConfigError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+    return config, web_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_CONFIG
+    config, web_config = loaded
+    if args.command == "validate":
+        tls = ", TLS" if web_config is not None and web_config.tls is not None else ""
+        print(f"{args.config_file}: valid, {len(config.rules)} rules{tls}")
+        return EXIT_OK
+    from prometheus_client import disable_created_metrics
+
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    server = Server(Path(args.config_file), config, web_config)
+    try:
+        asyncio.run(server.serve(args.listen, args.port_file))
+    except OSError as exc:
+        log.error("cannot serve", extra={"error": str(exc)})
+        return EXIT_SERVE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The one table of every metric ghost-remediate publishes, and the registry built from it."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ghost_exporter.metrics import MetricDef
+
+#: Every value of the ``result`` label of ghost_remediations_total.
+Result = Literal[
+    "succeeded", "failed", "skipped_cooldown", "skipped_limit", "skipped_busy", "refused"
+]
+RESULTS: Final[tuple[Result, ...]] = (
+    "succeeded",
+    "failed",
+    "skipped_cooldown",
+    "skipped_limit",
+    "skipped_busy",
+    "refused",
+)
+
+#: Buckets of ghost_remediation_duration_seconds: an action and its verification.
+DURATION_BUCKETS: Final[tuple[float, ...]] = (
+    0.1,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
+    MetricDef(
+        "ghost_remediations_total",
+        "counter",
+        "Remediation decisions by service, action (the rule's name) and result: succeeded, "
+        "failed, skipped_cooldown, skipped_limit, skipped_busy, refused.",
+        ("service", "action", "result"),
+        example='increase(ghost_remediations_total{result=~"failed|skipped_limit"}[30m]) > 0',
+    ),
+    MetricDef(
+        "ghost_remediation_duration_seconds",
+        "histogram",
+        "Duration of every remediation that ran: its action and its verification.",
+        ("service", "action", "result"),
+        unit="seconds",
+    ),
+    MetricDef(
+        "ghost_remediations_in_progress",
+        "gauge",
+        "Remediations running now, by service.",
+        ("service",),
+    ),
+    MetricDef(
+        "ghost_remediate_config_last_reload_successful",
+        "gauge",
+        "1 if the last configuration (re)load succeeded, else 0.",
+    ),
+)
+
+
+def sample_names() -> frozenset[str]:
+    """Every sample name ghost-remediate can publish, histogram suffixes included."""
+    names: set[str] = set()
+    for metric in REMEDIATION_METRICS:
+        if metric.type == "histogram":
+            names.update(metric.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(metric.name)
+    return frozenset(names)
+
+
+def _family_name(metric: MetricDef) -> str:
+    """prometheus_client wants counters named without ``_total``."""
+    return metric.name.removesuffix("_total") if metric.type == "counter" else metric.name
+
+
+class Metrics:
+    """The metrics of one ghost-remediate, in its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        defs = {metric.name: metric for metric in REMEDIATION_METRICS}
+
+        def spec(name: str) -> tuple[str, str, tuple[str, ...]]:
+            metric = defs[name]
+            return _family_name(metric), metric.help, metric.labels
+
+        name, doc, labels = spec("ghost_remediations_total")
+        self.remediations = Counter(name, doc, labels, registry=self.registry)
+        name, doc, labels = spec("ghost_remediation_duration_seconds")
+        self.duration = Histogram(
+            name, doc, labels, buckets=DURATION_BUCKETS, registry=self.registry
+        )
+        name, doc, labels = spec("ghost_remediations_in_progress")
+        self.in_progress = Gauge(name, doc, labels, registry=self.registry)
+        name, doc, labels = spec("ghost_remediate_config_last_reload_successful")
+        self.reload_successful = Gauge(name, doc, labels, registry=self.registry)
+
+    def prepare(self, service: str, action: str) -> None:
+        """Create every result series of (service, action) at 0, so that the first failure is
+        an increase Prometheus sees rather than a series that starts at 1."""
+        for result in RESULTS:
+            self.remediations.labels(service, action, result)
+        self.in_progress.labels(service)
+
+    def count(self, service: str, action: str, result: Result) -> None:
+        self.prepare(service, action)
+        self.remediations.labels(service, action, result).inc()
+
+    def observe(self, service: str, action: str, result: Result, seconds: float) -> None:
+        self.duration.labels(service, action, result).observe(seconds)
