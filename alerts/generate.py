@@ -429,7 +429,9 @@ class RuleBuilder:
             self._alert(
                 "GhostServiceDown",
                 "critical",
-                "ghost_service_up == 0",
+                # A service that answers "unhealthy" pages as GhostServiceUnhealthy alone.
+                'ghost_service_up == 0 unless on (job, instance, service) '
+                'ghost_service_health{state="unhealthy"} == 1',
                 down.duration("for"),
                 "A ghost service fails its probes.",
                 "{{ $labels.service }} (probed by {{ $labels.instance }}) has failed every probe "

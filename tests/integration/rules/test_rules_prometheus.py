@@ -129,7 +129,7 @@ def test_sharded_config_gives_each_name_to_exactly_one_exporter(loaded: dict[str
     sharded = loaded["prometheus-sharded.yml"]
     probes = [t for t in sharded.active if t.job.startswith("ghost-probe-shard-")]
     assert Counter(t.instance for t in probes) == Counter(SHARDED_NAMES)
-    exporters = {"ghost-probe-shard-0": "127.0.0.1:9798", "ghost-probe-shard-1": "127.0.0.1:9799"}
+    exporters = {"ghost-probe-shard-0": "127.0.0.1:9798", "ghost-probe-shard-1": "127.0.0.1:9800"}
     for target in probes:
         assert target.url == f"http://{exporters[target.job]}/probe?target={target.instance}"
         # ghost-exporter's own --probe.shard uses the same hash as this relabeling.
@@ -139,5 +139,5 @@ def test_sharded_config_gives_each_name_to_exactly_one_exporter(loaded: dict[str
     assert sharded.dropped == len(SHARDED_NAMES)
     assert sorted(t.instance for t in sharded.active if t.job == "ghost") == [
         "127.0.0.1:9798",
-        "127.0.0.1:9799",
+        "127.0.0.1:9800",
     ]
