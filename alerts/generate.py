@@ -430,7 +430,7 @@ class RuleBuilder:
                 "GhostServiceDown",
                 "critical",
                 # A service that answers "unhealthy" pages as GhostServiceUnhealthy alone.
-                'ghost_service_up == 0 unless on (job, instance, service) '
+                "ghost_service_up == 0 unless on (job, instance, service) "
                 'ghost_service_health{state="unhealthy"} == 1',
                 down.duration("for"),
                 "A ghost service fails its probes.",

@@ -20,6 +20,7 @@ from ghost_exporter.exporter import Exporter
 from ghost_exporter.logs import setup_logging
 from ghost_exporter.shard import Shard
 from ghost_exporter.web import create_app
+from ghost_exporter.webconfig import WebConfig, load_web_config
 
 log = logging.getLogger("ghost_exporter")
 
@@ -84,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
         help="address to listen on for /metrics and the other endpoints (default: :9798)",
     )
     parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="web configuration file (exporter-toolkit format): TLS, basic auth, headers "
+        "(default: plain HTTP, no auth)",
+    )
+    parser.add_argument(
         "--web.port-file",
         dest="port_file",
         default=None,
@@ -112,11 +120,17 @@ def _parser() -> argparse.ArgumentParser:
         help="probe every target once and print a table; exit 0 all healthy, 1 not, 2 bad config",
         argument_default=argparse.SUPPRESS,
     )
-    sub.add_parser(
+    validate = sub.add_parser(
         "validate",
         parents=[common],
-        help="validate the configuration; exit 0, or 2 with the errors (file, line, key)",
+        help="validate the configuration (and --web.config.file if given); exit 0, or 2 with "
+        "the errors (file, line, key)",
         argument_default=argparse.SUPPRESS,
+    )
+    validate.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        help="also validate this web configuration file",
     )
     return parser
 
@@ -127,6 +141,17 @@ def _load(path: Path) -> Config | None:
     except ConfigError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return None
+
+
+def _load_web(path: str | None) -> tuple[bool, WebConfig | None]:
+    """(ok, web config); no file means plain HTTP without auth."""
+    if path is None:
+        return True, None
+    try:
+        return True, load_web_config(path)
+    except ConfigError as exc:
+        print(f"invalid web configuration:\n{exc}", file=sys.stderr)
+        return False, None
 
 
 def _install_uvloop() -> None:
@@ -153,14 +178,16 @@ async def serve(
     listen: tuple[str | None, int],
     port_file: str | None,
     max_concurrency: int,
+    web_config: WebConfig | None = None,
     shard: Shard | None = None,
 ) -> None:
     exporter = Exporter(config_path, max_concurrency=max_concurrency, shard=shard)
-    app = create_app(exporter, config)
+    app = create_app(exporter, config, web_config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
     await runner.setup()
     host, port = listen
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    ssl_context = web_config.ssl_context() if web_config is not None else None
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
     actual = runner.addresses[0][1] if runner.addresses else port
     log.info(
@@ -170,6 +197,8 @@ async def serve(
             "config": str(config_path),
             "targets": len(config.targets),
             "version": __version__,
+            "tls": ssl_context is not None,
+            "basic_auth": web_config is not None and web_config.basic_auth,
         },
     )
     if port_file:
@@ -191,12 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level, args.log_format)
     path = Path(args.config_file) if args.config_file else default_config_path()
     config = _load(path)
+    web_ok, web_config = _load_web(args.web_config_file)
     if args.command == "validate":
-        if config is None:
+        if config is None or not web_ok:
             return EXIT_CONFIG
         print(f"{path}: valid, {len(config.targets)} targets")
+        if web_config is not None:
+            print(f"{args.web_config_file}: valid web configuration")
         return EXIT_OK
-    if config is None:
+    if config is None or not web_ok:
         return EXIT_CONFIG
     if args.command == "check":
         from ghost_exporter.check import run_check
@@ -208,7 +240,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _install_uvloop()
     try:
         asyncio.run(
-            serve(path, config, args.listen, args.port_file, args.max_concurrency, args.shard)
+            serve(
+                path,
+                config,
+                args.listen,
+                args.port_file,
+                args.max_concurrency,
+                web_config,
+                args.shard,
+            )
         )
     except OSError as exc:
         log.error("cannot serve", extra={"error": str(exc)})

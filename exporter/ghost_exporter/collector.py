@@ -6,6 +6,8 @@ prometheus_client's own families; tests compare the two.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import platform
 from collections.abc import Iterable, Iterator
 
@@ -45,6 +47,15 @@ class TargetCollector(Collector):
         for metric in families.values():
             if metric.samples:
                 yield metric
+
+
+def _asyncio_tasks() -> float:
+    """Tasks of the running loop (scrapes run in it); NaN when read outside of a loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return math.nan
+    return float(len(asyncio.all_tasks(loop)))
 
 
 class ExporterMetrics:
@@ -88,6 +99,12 @@ class ExporterMetrics:
             helptext("ghost_exporter_probes_in_flight"),
             registry=reg,
         )
+        self.tasks = Gauge(
+            "ghost_exporter_asyncio_tasks",
+            helptext("ghost_exporter_asyncio_tasks"),
+            registry=reg,
+        )
+        self.tasks.set_function(_asyncio_tasks)
         ProcessCollector(registry=reg)
         reg.register(GC_COLLECTOR)
 

@@ -220,6 +220,12 @@ EXPORTER_METRICS: tuple[MetricDef, ...] = (
         "Scheduled probes running now.",
         example="ghost_exporter_probes_in_flight",
     ),
+    MetricDef(
+        "ghost_exporter_asyncio_tasks",
+        "gauge",
+        "asyncio tasks alive in the exporter's event loop (probes, scrapes, the scheduler).",
+        example="max_over_time(ghost_exporter_asyncio_tasks[1h])",
+    ),
 )
 
 ALL_METRICS: tuple[MetricDef, ...] = SERVICE_METRICS + DAEMON_METRICS + EXPORTER_METRICS

@@ -113,8 +113,7 @@ class Scheduler:
             async with self._semaphore:
                 self._on_lag(max(0.0, loop.time() - due))
                 result = await self._probe(target)
-            if self._targets.get(target.name) is target:
-                self._on_result(target, result)
+            self._on_result(target, result)  # the store drops results of removed targets
         except asyncio.CancelledError:
             raise
         except Exception:

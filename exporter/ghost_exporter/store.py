@@ -42,13 +42,15 @@ class ResultStore:
                 entry.state.target = target
                 entry.text = TargetText(entry.state)
                 entry.blocks = entry.text.render(entry.state) if entry.blocks else []
+            else:  # unchanged: adopt the new object, the one the scheduler now probes with
+                entry.state.target = target
             entries[target.name] = entry
         self._entries = entries
 
     def record(self, target: Target, result: ProbeResult) -> bool:
         """Store a result; False when the target is no longer configured (a late result)."""
         entry = self._entries.get(target.name)
-        if entry is None or entry.state.target is not target:
+        if entry is None or not _same(entry.state.target, target):
             return False
         previous = entry.state.last
         entry.state.observe(result)
@@ -67,6 +69,12 @@ class ResultStore:
     def states(self) -> Iterator[TargetState]:
         for entry in self._entries.values():
             yield entry.state
+
+
+def _same(current: Target, probed: Target) -> bool:
+    """Whether a result of ``probed`` belongs to the configured ``current`` (a probe that started
+    before a reload that left its target unchanged still counts)."""
+    return current is probed or current == probed
 
 
 def _log_change(target: Target, previous: ProbeResult | None, result: ProbeResult) -> None:

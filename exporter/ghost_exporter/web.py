@@ -15,6 +15,7 @@ from ghost_exporter.config import Config
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.exposition import CONTENT_TYPE, TargetText, render
 from ghost_exporter.samples import TargetState
+from ghost_exporter.webconfig import WebConfig, apply_web_config
 
 EXPORTER = web.AppKey("exporter", Exporter)
 #: Seconds kept free of Prometheus's scrape timeout for rendering and transfer.
@@ -120,10 +121,15 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
-def create_app(exporter: Exporter, config: Config | None = None) -> web.Application:
-    """The app; the exporter starts and stops with it (``cleanup_ctx``)."""
+def create_app(
+    exporter: Exporter, config: Config | None = None, web_config: WebConfig | None = None
+) -> web.Application:
+    """The app; the exporter starts and stops with it (``cleanup_ctx``). ``web_config`` adds basic
+    auth, rate limiting and response headers (TLS is the listener's)."""
     app = web.Application()
     app[EXPORTER] = exporter
+    if web_config is not None:
+        apply_web_config(app, web_config)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await exporter.start(config)

@@ -85,6 +85,9 @@ class EventLog:
         dropped = after + 1 < oldest
         start = max(after + 1, oldest)
         offset = start - oldest
-        events = list(islice(self._events, offset, offset + limit)) if offset >= 0 else []
+        if offset >= len(self._events):  # at or past the newest event, however far (no islice)
+            events: list[PatchEvent] = []
+        else:
+            events = list(islice(self._events, offset, offset + limit))
         next_after = events[-1]["seq"] if events else max(after, min(start - 1, self.last_seq))
         return EventPage(events, next_after, oldest, self.last_seq, dropped)

@@ -121,10 +121,19 @@ def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
 
 
 def parse_document(doc: LoadedDocument) -> Config:
-    """Validate loaded YAML data into a Config, or raise ConfigError with every problem."""
+    """Validate loaded YAML data into a Config, or raise ConfigError with every problem.
+
+    No message shows a value read through ``!env`` or ``!file``."""
+    try:
+        return _parse_document(doc)
+    except ConfigError as exc:
+        raise exc.redacted(doc.secrets) from None
+
+
+def _parse_document(doc: LoadedDocument) -> Config:
     data = doc.data
-    if data is None:
-        data = {}
+    if data is None:  # also what a reload reads while an editor rewrites the file in place
+        raise ConfigError([ErrorDetail(doc.file, None, "", "the file is empty")])
     if not isinstance(data, dict):
         raise ConfigError(
             [ErrorDetail(doc.file, doc.line_of(()), "", "the top level must be a mapping")]

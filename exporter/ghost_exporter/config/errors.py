@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+#: Secret values shorter than this are not masked in messages (they would mask everything).
+MIN_REDACTED = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,21 @@ class ConfigError(Exception):
     def __init__(self, details: list[ErrorDetail]) -> None:
         self.details = details
         super().__init__("\n".join(str(d) for d in details))
+
+    def redacted(self, secrets: Iterable[str]) -> ConfigError:
+        """The same error with every secret value (4 characters or more) masked."""
+        hidden = sorted({s for s in secrets if len(s) >= MIN_REDACTED}, key=len, reverse=True)
+        if not hidden:
+            return self
+
+        def mask(text: str) -> str:
+            for secret in hidden:
+                text = text.replace(secret, "<secret>")
+            return text
+
+        return ConfigError(
+            [ErrorDetail(d.file, d.line, mask(d.path), mask(d.message)) for d in self.details]
+        )
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

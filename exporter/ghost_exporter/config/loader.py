@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from ghost_exporter.config.errors import ConfigError, ErrorDetail
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: More YAML nodes than this (aliases counted each time they are used) is refused: a YAML bomb.
 MAX_NODES = 200_000
+#: Deeper key paths than this are refused; a recursive alias (``a: &a [*a]``) is infinitely deep.
+MAX_DEPTH = 32
 
 KeyPath = tuple[str | int, ...]
 
@@ -26,6 +30,8 @@ class LoadedDocument:
     data: Any
     lines: dict[KeyPath, int]
     file: str
+    #: The values read through ``!env`` and ``!file``: never shown in an error message.
+    secrets: tuple[str, ...] = ()
 
     def line_of(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its nearest ancestor that has one."""
@@ -40,6 +46,7 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader with ``!env NAME`` and ``!file PATH``, resolving files beside the config."""
 
     base_dir: Path = Path(".")
+    secrets: list[str]
 
 
 def _construct_env(loader: _Loader, node: yaml.Node) -> str:
@@ -53,6 +60,7 @@ def _construct_env(loader: _Loader, node: yaml.Node) -> str:
         raise yaml.constructor.ConstructorError(
             None, None, f"environment variable {name} is not set", node.start_mark
         )
+    loader.secrets.append(value)
     return value
 
 
@@ -66,8 +74,7 @@ def _construct_file(loader: _Loader, node: yaml.Node) -> str:
     if not path.is_absolute():
         path = loader.base_dir / path
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
+        raw = _read_regular_file(path)
     except OSError as exc:
         raise yaml.constructor.ConstructorError(
             None, None, f"cannot read file {name}: {exc.strerror}", node.start_mark
@@ -77,11 +84,13 @@ def _construct_file(loader: _Loader, node: yaml.Node) -> str:
             None, None, f"file {name} is too large", node.start_mark
         )
     try:
-        return raw.decode("utf-8").rstrip("\r\n")
+        value = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise yaml.constructor.ConstructorError(
             None, None, f"file {name} is not UTF-8 text", node.start_mark
         ) from None
+    loader.secrets.append(value)
+    return value
 
 
 _Loader.add_constructor("!env", _construct_env)
@@ -97,7 +106,14 @@ def _collect_lines(root: yaml.Node) -> dict[KeyPath, int]:
         path, node = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise _TooLarge
+            raise _TooLarge(
+                f"document too large: more than {MAX_NODES} nodes once aliases are expanded"
+            )
+        if len(path) > MAX_DEPTH:
+            raise _TooLarge(
+                f"document nested too deeply: more than {MAX_DEPTH} levels "
+                "(or an alias that contains itself)"
+            )
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
@@ -118,7 +134,13 @@ class _TooLarge(Exception):
     pass
 
 
-def _yaml_error(file: str, exc: yaml.YAMLError) -> ConfigError:
+def _yaml_error(file: str, exc: yaml.YAMLError, text: str) -> ConfigError:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        at = text.count("\n", 0, exc.position) + 1
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
+        return ConfigError(
+            [ErrorDetail(file, at, "", f"invalid YAML: {char} is not allowed ({exc.reason})")]
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
@@ -129,42 +151,45 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> ConfigError:
 
 def load_text(text: str, file: str = "<config>", base_dir: Path | None = None) -> LoadedDocument:
     """Parse YAML text into plain data and key-path lines."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(file, exc, text) from None
     loader.base_dir = base_dir or Path(".")
+    loader.secrets = []
     try:
         node = loader.get_single_node()
-        if node is None:
-            return LoadedDocument({}, {}, file)
+        if node is None:  # no document at all: only blanks and comments
+            return LoadedDocument(None, {}, file)
         try:
             lines = _collect_lines(node)
-        except _TooLarge:
-            raise ConfigError(
-                [
-                    ErrorDetail(
-                        file,
-                        None,
-                        "",
-                        f"document too large: more than {MAX_NODES} nodes "
-                        "once aliases are expanded",
-                    )
-                ]
-            ) from None
+        except _TooLarge as exc:
+            raise ConfigError([ErrorDetail(file, None, "", str(exc))]) from None
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise _yaml_error(file, exc) from None
+        raise _yaml_error(file, exc, text).redacted(loader.secrets) from None
     except RecursionError:
         raise ConfigError([ErrorDetail(file, None, "", "document nested too deeply")]) from None
     finally:
         loader.dispose()
-    return LoadedDocument(data, lines, file)
+    return LoadedDocument(data, lines, file, tuple(loader.secrets))
+
+
+def _read_regular_file(path: str | Path) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file. Opened without blocking and checked
+    after opening, so that a FIFO or a device put in the file's place is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return f.read(MAX_FILE_BYTES + 1)
 
 
 def load_file(path: str | Path) -> LoadedDocument:
     """Read and parse a config file; every problem is a ConfigError naming the file."""
     file = str(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
+        raw = _read_regular_file(path)
     except OSError as exc:
         raise ConfigError([ErrorDetail(file, None, "", f"cannot read: {exc.strerror}")]) from None
     if len(raw) > MAX_FILE_BYTES:

@@ -49,10 +49,23 @@ def _regex(value: Any) -> Any:
     return value
 
 
+def _headers(value: Any) -> Any:
+    if isinstance(value, dict):
+        for name, text in value.items():
+            if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+                raise ValueError(f"invalid header name {name!r}")
+            raw = text.get_secret_value() if isinstance(text, SecretStr) else text
+            if isinstance(raw, str) and any(c in raw for c in "\r\n\0"):
+                raise ValueError(f"header {name} has a line break or NUL in its value")
+    return value
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 Duration = Annotated[float, BeforeValidator(_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
 Regex = Annotated[str, BeforeValidator(_regex)]
+Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 HealthState = Literal["healthy", "degraded", "unhealthy", "unknown"]
@@ -106,7 +119,7 @@ class BasicAuth(_Model):
 class HTTPProbe(_Model):
     url: str
     method: HTTPMethod = "GET"
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     body: str | None = None
     basic_auth: BasicAuth | None = None
     valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
@@ -129,7 +142,7 @@ class HTTPProbe(_Model):
 
 class WebSocketProbe(_Model):
     url: str
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     send: str | None = None
     expect_fields: dict[str, Any] = Field(default_factory=dict)
     timestamp_field: str | None = Field(default=None, min_length=1)
@@ -197,7 +210,7 @@ class Service(_Target):
 
 class Daemon(_Target):
     url: str
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
     max_body_bytes: Size = 1024 * 1024

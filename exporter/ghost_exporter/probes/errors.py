@@ -28,11 +28,15 @@ def classify(exc: BaseException) -> tuple[FailureReason, str]:
         return FailureReason.CONNECT, _short(exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
         return FailureReason.BODY, _short(exc)
+    if isinstance(exc, aiohttp.ClientResponseError):  # the answer could not be parsed as HTTP
+        head = str(exc.message).strip().split("\n\n", 1)[0]
+        text = " ".join(line.strip() for line in head.splitlines()).rstrip(":") or str(exc)
+        return FailureReason.PROTOCOL, _short(f"invalid HTTP answer: {text}")
     if isinstance(exc, aiohttp.ClientError | ValueError | UnicodeError):
         return FailureReason.PROTOCOL, _short(exc)
     return FailureReason.PROTOCOL, f"{type(exc).__name__}: {_short(exc)}"
 
 
-def _short(exc: BaseException, limit: int = 200) -> str:
+def _short(exc: BaseException | str, limit: int = 200) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,7 +7,7 @@ import json
 import re
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from ghost_exporter.config.schema import HTTPProbe
 from ghost_exporter.probes.base import (
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ghost_exporter.probes.context import ProbeContext
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Characters kept as they are when a redirect's path and query are percent-encoded.
+_SAFE = "/%:@!$&'()*+,;=?-._~"
 
 
 def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
@@ -44,7 +46,7 @@ def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
         return
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json parses
         result.health = Health.UNKNOWN
         result.fail(FailureReason.BODY, "body is not valid JSON")
         return
@@ -56,21 +58,41 @@ def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
     judge_health(result, map_health(value, spec.health_map))
 
 
+def origin_of(url: str) -> tuple[str, str | None, int]:
+    """Scheme, host and port (the default one when absent): what a redirect must keep."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def _redirect_target(
-    spec: HTTPProbe, url: str, location: str, origin: str | None, result: ProbeResult
+    spec: HTTPProbe,
+    url: str,
+    location: str,
+    origin: tuple[str, str | None, int],
+    result: ProbeResult,
 ) -> str | None:
-    """The URL to follow, or None when the redirect is refused (and the result failed)."""
+    """The URL to follow, or None when the redirect is refused (and the result failed).
+
+    A redirect stays on the configured origin (scheme, host and port) unless the target allows
+    external redirects, as browsers and curl decide where credentials may go.
+    """
     target = urljoin(url, location)
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):
         result.fail(FailureReason.STATUS, f"redirect to a {parts.scheme!r} URL")
         return None
-    if parts.hostname != origin and not spec.allow_external_redirects:
-        result.fail(
-            FailureReason.STATUS, f"redirect to another host ({parts.hostname}) is not allowed"
-        )
+    if origin_of(target) != origin and not spec.allow_external_redirects:
+        if parts.hostname != origin[1]:
+            message = f"redirect to another host ({parts.hostname}) is not allowed"
+        else:
+            message = (
+                f"redirect to another scheme or port ({parts.scheme}, {parts.port}) is not allowed"
+            )
+        result.fail(FailureReason.STATUS, message)
         return None
-    return target
+    return urlunsplit(
+        parts._replace(path=quote(parts.path, safe=_SAFE), query=quote(parts.query, safe=_SAFE))
+    )
 
 
 def _record_cert(ssl_object: object, result: ProbeResult) -> None:
@@ -115,7 +137,7 @@ class HTTPProber:
 
     async def _probe(self, spec: HTTPProbe, ctx: ProbeContext, result: ProbeResult) -> None:
         url = spec.url
-        origin = urlsplit(url).hostname
+        origin = origin_of(url)
         headers = request_headers(spec)
         method = spec.method
         body = spec.body.encode() if spec.body is not None else None
@@ -146,6 +168,8 @@ class HTTPProber:
                 if following is None:
                     return
                 url = following
+                if origin_of(url) != origin:  # credentials never leave the configured origin
+                    headers = [("User-Agent", USER_AGENT), ("Accept", "*/*")]
                 if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
                     method, body = "GET", None
                 continue

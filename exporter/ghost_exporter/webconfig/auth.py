@@ -1,0 +1,217 @@
+"""Basic auth (bcrypt, cached), client certificate SANs, rate limit and response headers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import bcrypt
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from ghost_exporter.webconfig.model import BCRYPT_HASH, WebConfig
+
+
+def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = raw.partition(b":")
+    if not sep:
+        return None
+    try:
+        return user.decode("utf-8"), password
+    except UnicodeDecodeError:
+        return None
+
+
+def _checkpw(password: bytes, hashed: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(password, hashed)
+    except ValueError:  # over 72 bytes, or a hash bcrypt does not take
+        return False
+
+
+class BasicAuth:
+    """Checks ``Authorization: Basic`` against bcrypt hashes.
+
+    A verdict is cached per (user, hash, password), keyed by an HMAC under a key of this process
+    so that no password is kept; bcrypt runs in a worker thread, one at a time, so a flood of
+    wrong passwords costs one core at most, and beyond ``max_waiting`` queued checks a request is
+    refused at once. An unknown user is checked against a decoy hash of the same cost, so the
+    answer takes as long as for a known user.
+    """
+
+    def __init__(
+        self, users: Mapping[str, bytes], cache_size: int = 1024, max_waiting: int = 64
+    ) -> None:
+        self.users = dict(users)
+        self.cache_size = cache_size
+        self.max_waiting = max_waiting
+        self._key = secrets.token_bytes(32)
+        self._cache: dict[bytes, bool] = {}
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._decoy: bytes | None = None
+        costs = [int(m.group(1)) for h in users.values() if (m := BCRYPT_HASH.match(h.decode()))]
+        self._cost = max(costs, default=10)
+
+    def _decoy_hash(self) -> bytes:
+        if self._decoy is None:
+            self._decoy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(self._cost))
+        return self._decoy
+
+    async def check(self, header: str | None) -> bool | None:
+        """True: authenticated; False: not; None: too many checks waiting (try later)."""
+        credentials = _parse_basic(header)
+        if credentials is None:
+            return False
+        user, password = credentials
+        hashed = self.users.get(user)
+        known = hashed is not None
+        user_bytes = user.encode()
+        key = hmac.new(
+            self._key, b"\0".join((user_bytes, hashed or b"", password)), hashlib.sha256
+        ).digest()
+        verdict = self._cache.get(key)
+        if verdict is not None:
+            return verdict and known
+        if self._waiting >= self.max_waiting:
+            return None
+        self._waiting += 1
+        try:
+            async with self._lock:
+                verdict = self._cache.get(key)
+                if verdict is None:
+                    if hashed is None:
+                        decoy = await asyncio.to_thread(self._decoy_hash)
+                        await asyncio.to_thread(_checkpw, password, decoy)
+                        verdict = False
+                    else:
+                        verdict = await asyncio.to_thread(_checkpw, password, hashed)
+                    self._remember(key, verdict)
+        finally:
+            self._waiting -= 1
+        return verdict and known
+
+    def _remember(self, key: bytes, verdict: bool) -> None:
+        if len(self._cache) >= self.cache_size:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = verdict
+
+
+class _TokenBucket:
+    """exporter-toolkit's ``rate_limit``: one token per ``interval``, up to ``burst`` saved."""
+
+    def __init__(self, interval: float, burst: int) -> None:
+        self.interval = interval
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) / self.interval)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _san_values(peercert: Mapping[str, Any] | None) -> set[str]:
+    values: set[str] = set()
+    for kind, value in (peercert or {}).get("subjectAltName", ()):
+        if kind == "IP Address":
+            try:
+                values.add(str(ipaddress.ip_address(value.strip())))
+            except ValueError:
+                values.add(value)
+        else:
+            values.add(value)
+    return values
+
+
+def _allowed_sans(sans: list[str]) -> set[str]:
+    out = set()
+    for san in sans:
+        try:
+            out.add(str(ipaddress.ip_address(san)))
+        except ValueError:
+            out.add(san)
+    return out
+
+
+def auth_middleware(web_config: WebConfig, realm: str = "ghost-exporter") -> Middleware:
+    """The middleware enforcing ``rate_limit``, ``client_allowed_sans`` and ``basic_auth_users``
+    on every route except the ``ghost_unauthenticated_paths`` (matched on the route's path)."""
+    auth = BasicAuth(web_config.users) if web_config.users else None
+    bucket = (
+        _TokenBucket(web_config.rate_interval, web_config.rate_burst)
+        if web_config.rate_interval > 0
+        else None
+    )
+    sans = (
+        _allowed_sans(web_config.tls.client_allowed_sans)
+        if web_config.tls is not None and web_config.tls.client_allowed_sans is not None
+        else None
+    )
+    challenge = f'Basic realm="{realm}", charset="UTF-8"'
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if bucket is not None and not bucket.allow():
+            raise web.HTTPTooManyRequests(text="Too Many Requests\n")
+        if sans is not None:
+            transport = request.transport
+            peercert = transport.get_extra_info("peercert") if transport is not None else None
+            if not sans & _san_values(peercert):
+                raise web.HTTPForbidden(text="client certificate not allowed\n")
+        if auth is not None and not _is_open(request, web_config.unauthenticated_paths):
+            verdict = await auth.check(request.headers.get("Authorization"))
+            if verdict is None:
+                raise web.HTTPTooManyRequests(
+                    text="Too Many Requests\n", headers={"Retry-After": "1"}
+                )
+            if not verdict:
+                raise web.HTTPUnauthorized(
+                    text="Unauthorized\n", headers={"WWW-Authenticate": challenge}
+                )
+        return await handler(request)
+
+    return middleware
+
+
+def _is_open(request: web.Request, paths: frozenset[str]) -> bool:
+    if not paths:
+        return False
+    resource = request.match_info.route.resource
+    return resource is not None and resource.canonical in paths
+
+
+def apply_web_config(
+    app: web.Application, web_config: WebConfig, realm: str = "ghost-exporter"
+) -> None:
+    """Install the auth middleware and the configured response headers on ``app``."""
+    app.middlewares.append(auth_middleware(web_config, realm))
+    if web_config.headers:
+        headers = dict(web_config.headers)
+
+        async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+            response.headers.update(headers)
+
+        app.on_response_prepare.append(add_headers)

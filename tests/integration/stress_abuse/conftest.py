@@ -1,0 +1,47 @@
+"""Fixtures for abusing the stress daemon: the real ``ghost-stress`` process and its vital signs."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from tests.integration.stress.conftest import Stress, stress
+
+__all__ = ["Stress", "Vitals", "stress"]
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@dataclass
+class Vitals:
+    """Reads a running daemon: its status (checking the accounting invariant), RSS and fds."""
+
+    daemon: Stress
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.daemon.url(path), timeout=10) as resp:
+            return json.load(resp)
+
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.get("/api/status")
+        p = status["patches"]
+        assert p["started"] == p["completed"] + p["failed"] + p["timeout"] + p["in_flight"], p
+        return status
+
+    def started(self) -> int:
+        return int(self.status()["patches"]["started"])
+
+    def rss(self) -> int:
+        return rss_bytes(self.daemon.process.pid)
+
+    def fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.daemon.process.pid}/fd"))

@@ -1,0 +1,178 @@
+"""The web config file: each bad file maps to its exact error (file:line: key: message)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bcrypt
+import pytest
+import trustme
+
+from ghost_exporter.config import ConfigError
+from ghost_exporter.webconfig import load_web_config, parse_web_config
+
+HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
+TLS = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("certs")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(directory / "key.pem"))
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            "unknown: 1\n",
+            "web.yml:1: unknown: unknown key",
+        ),
+        (
+            "- a\n",
+            "web.yml:1: the top level must be a mapping",
+        ),
+        (
+            "tls_server_config:\n  cert_file: cert.pem\n",
+            "web.yml:1: tls_server_config: missing one of key or key_file",
+        ),
+        (
+            TLS + "  cert: x\n",
+            "web.yml:2: tls_server_config.cert_file: cert and cert_file are exclusive",
+        ),
+        (
+            TLS + "  key_file: nope.pem\n",
+            "web.yml:3: tls_server_config.key_file: cannot read {dir}/nope.pem",
+        ),
+        (
+            TLS + "  client_auth_type: Sometimes\n",
+            "web.yml:4: tls_server_config.client_auth_type: Input should be 'NoClientCert', "
+            "'RequestClientCert', 'RequireAnyClientCert', 'RequireClientCert', "
+            "'VerifyClientCertIfGiven' or 'RequireAndVerifyClientCert'",
+        ),
+        (
+            TLS + "  client_ca_file: ca.pem\n",
+            "web.yml:4: tls_server_config.client_ca_file: a client CA is set but "
+            "client_auth_type is NoClientCert",
+        ),
+        (
+            TLS + "  client_auth_type: RequireAndVerifyClientCert\n",
+            "web.yml:4: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs "
+            "client_ca_file or client_ca",
+        ),
+        (
+            TLS + "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.pem\n"
+            "  client_allowed_sans: [a]\n",
+            "web.yml:6: tls_server_config.client_allowed_sans: client_allowed_sans needs "
+            "client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert",
+        ),
+        (
+            TLS + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: cert.pem\n"
+            "  client_ca: x\n",
+            "web.yml:5: tls_server_config.client_ca_file: client_ca and client_ca_file are "
+            "exclusive",
+        ),
+        (
+            TLS + "  min_version: TLS13\n  max_version: TLS12\n",
+            "web.yml:4: tls_server_config.min_version: min_version is above max_version",
+        ),
+        (
+            TLS + "  min_version: SSL3\n",
+            "web.yml:4: tls_server_config.min_version: Input should be 'TLS10', 'TLS11', "
+            "'TLS12' or 'TLS13'",
+        ),
+        (
+            TLS + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n",
+            "web.yml:4: tls_server_config.cipher_suites[0]: unknown cipher "
+            "'TLS_RSA_WITH_RC4_128_SHA'",
+        ),
+        (
+            TLS + "  curve_preferences: [CurveP256, X25519]\n",
+            "web.yml:4: tls_server_config.curve_preferences: at most one curve: Python's ssl "
+            "module sets a single group",
+        ),
+        (
+            TLS + "  curve_preferences: [P-256]\n",
+            "web.yml:4: tls_server_config.curve_preferences[0]: unknown curve 'P-256'",
+        ),
+        (
+            "http_server_config:\n  headers:\n    Server: nginx\n",
+            "web.yml:3: http_server_config.headers.Server: HTTP header 'Server' can not be "
+            "configured",
+        ),
+        (
+            "http_server_config:\n  headers:\n    X-Frame-Options: allow-from\n",
+            "web.yml:3: http_server_config.headers.X-Frame-Options: must be one of deny, "
+            "sameorigin",
+        ),
+        (
+            "http_server_config:\n  http2: perhaps\n",
+            "web.yml:2: http_server_config.http2: Input should be a valid boolean, unable to "
+            "interpret input",
+        ),
+        (
+            "basic_auth_users:\n  alice: hunter2\n",
+            "web.yml:2: basic_auth_users.alice: password is not a bcrypt hash",
+        ),
+        (
+            "basic_auth_users:\n  'a:b': " + HASH + "\n",
+            "web.yml:2: basic_auth_users.a:b: user names must be set, without ':'",
+        ),
+        (
+            "rate_limit: {interval: 1s}\n",
+            "web.yml:1: rate_limit.burst: burst must be at least 1",
+        ),
+        (
+            "rate_limit: {interval: 1 second, burst: 1}\n",
+            "web.yml:1: rate_limit.interval: invalid duration '1 second': use a number and a "
+            "unit, e.g. 15s, 200ms, 1m30s",
+        ),
+        (
+            "ghost_unauthenticated_paths: [-/healthy]\n",
+            "web.yml:1: ghost_unauthenticated_paths[0]: must be an absolute path",
+        ),
+    ],
+)
+def test_bad_web_configs(certs: Path, text: str, error: str) -> None:
+    path = certs / "web.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_web_config(path)
+    assert str(refused.value) == error.format(dir=certs).replace("web.yml", str(path), 1)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_good_web_configs(certs: Path) -> None:
+    empty = parse_web_config("", "web.yml")
+    assert empty.ssl_context() is None
+    assert not empty.basic_auth
+    sections = parse_web_config("tls_server_config:\nhttp_server_config:\nbasic_auth_users:\n")
+    assert sections.ssl_context() is None
+    path = certs / "web.yml"
+    path.write_text(
+        TLS + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n"
+        "  min_version: TLS13\n  curve_preferences: [X25519]\n"
+        f"basic_auth_users:\n  alice: {HASH}\nghost_unauthenticated_paths: [/-/healthy]\n"
+    )
+    web_config = load_web_config(path)
+    assert web_config.ssl_context() is not None
+    assert web_config.basic_auth
+    assert web_config.unauthenticated_paths == {"/-/healthy"}
+    assert HASH not in repr(web_config)
+
+
+def test_secrets_read_with_tags_never_show_in_errors(
+    certs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GHOST_WEB_SECRET", "web-5ecret-value-31f")
+    path = certs / "web.yml"
+    path.write_text("rate_limit: {interval: !env GHOST_WEB_SECRET, burst: 1}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_web_config(path)
+    assert "web-5ecret-value-31f" not in str(refused.value)
+    assert "<secret>" in str(refused.value)
