@@ -18,13 +18,13 @@ from aiohttp import web
 
 from ghost_exporter import __version__
 from ghost_exporter.logs import setup_logging
+from ghost_exporter.webconfig import WebConfig, apply_web_config, load_web_config
 
 from .auth import Authenticator
 from .config import Config, ConfigError, load_config
 from .engine import Remediator
 from .metrics import Metrics
 from .web import create_app
-from .webconfig import WebConfig, load_web_config, server_context
 
 log = logging.getLogger("ghost_remediate")
 
@@ -131,10 +131,12 @@ class Server:
 
     async def serve(self, listen: tuple[str | None, int], port_file: str | None) -> None:
         app = create_app(self.remediator, self.authenticator, self.reload)
+        if self.web_config is not None:  # basic auth and headers of web.yml, as the exporter's
+            apply_web_config(app, self.web_config, realm="ghost-remediate")
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
         await runner.setup()
         host, port = listen
-        ssl_context = server_context(self.web_config) if self.web_config else None
+        ssl_context = self.web_config.ssl_context() if self.web_config else None
         site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         try:
             await site.start()

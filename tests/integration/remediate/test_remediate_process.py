@@ -247,6 +247,6 @@ def test_validate_checks_the_web_config_too(tmp_path: Path, fake: tuple[FakeServ
     )
     assert done.returncode == 2
     assert done.stderr == (
-        f"invalid configuration:\n{web}: tls_server_config.cert_file: cannot read "
-        f"{tmp_path / 'nope.crt'}: No such file or directory\n"
+        f"invalid configuration:\n{web}:2: tls_server_config.cert_file: cannot read "
+        f"{tmp_path / 'nope.crt'}\n"
     )
