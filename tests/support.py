@@ -158,6 +158,10 @@ class ThreadedServer:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())
+        pending = asyncio.all_tasks(self._loop)  # handlers still running: cancel, then wait
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
     def __enter__(self) -> ThreadedServer:

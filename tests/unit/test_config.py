@@ -102,6 +102,11 @@ BAD: list[tuple[str, str]] = [
         "e.g. 1MiB, 512KB",
     ),
     (
+        "services:\n  - name: a\n    http: {url: 'http://h/', max_body_bytes: 1000000000000000}\n",
+        "g.yml:3: services[0].http.max_body_bytes: Input should be less than or equal to "
+        "1099511627776",
+    ),
+    (
         "services:\n  - name: a\n    http: {url: 'http://h/', body_regex: '(('}\n",
         "g.yml:3: services[0].http.body_regex: invalid regular expression: missing ), "
         "unterminated subpattern at position 1",

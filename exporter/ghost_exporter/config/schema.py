@@ -63,7 +63,7 @@ def _headers(value: Any) -> Any:
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 Duration = Annotated[float, BeforeValidator(_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
+Size = Annotated[int, BeforeValidator(_size), Field(ge=0, le=1024**4)]
 Regex = Annotated[str, BeforeValidator(_regex)]
 Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
