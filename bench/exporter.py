@@ -38,12 +38,21 @@ def _wait_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0)
 
 @contextmanager
 def process(
-    argv: list[str], port_file: Path | None, port: int = 0, env: dict[str, str] | None = None
+    argv: list[str],
+    port_file: Path | None,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """A subprocess, and the port it reports in ``port_file`` (or the given ``port``)."""
+    """A subprocess (its output to ``log``, or discarded), and the port it reports in
+    ``port_file`` (or the given ``port``); always stopped."""
     if port_file is not None:
         port_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if log is None:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    else:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         yield proc, port if port_file is None else int(_wait_file(port_file, proc))
     finally:

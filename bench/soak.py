@@ -27,12 +27,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.exporter import process
 from bench.procstat import histogram_buckets, quantile, rss_bytes, sum_samples
 from ghost_exporter.config.units import format_duration, parse_duration
 
@@ -119,34 +118,6 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 # --- processes ------------------------------------------------------------------------------------
-
-
-def _wait_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        time.sleep(0.05)
-    raise RuntimeError(f"{path} did not appear")
-
-
-@contextmanager
-def process(
-    argv: list[str], port_file: Path, log: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc, int(_wait_file(port_file, proc))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- /proc ----------------------------------------------------------------------------------------
@@ -373,7 +344,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> int:
         *(sys.executable, "-m", "bench.soak", "--serve-targets", str(work / "targets.port")),
         *("--flap-period", format_duration(args.flap_period), "--slow", str(args.timeout + 1)),
     ]
-    with process(targets_argv, work / "targets.port", logs / "soak-targets.log") as (_, t_port):
+    with process(targets_argv, work / "targets.port", log=logs / "soak-targets.log") as (_, t_port):
         base = f"http://127.0.0.1:{t_port}"
         n, churn = args.targets, max(1, args.targets // 20)
         timing = (args.flapping, args.interval, args.timeout)
@@ -389,7 +360,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> int:
             "--web.listen-address=127.0.0.1:0",
             f"--web.port-file={work / 'exporter.port'}",
         ]
-        with process(exporter_argv, work / "exporter.port", logs / "soak-exporter.log") as (
+        with process(exporter_argv, work / "exporter.port", log=logs / "soak-exporter.log") as (
             proc,
             e_port,
         ):

@@ -17,7 +17,7 @@ from aiohttp import web
 from ghost_exporter import __version__
 from ghost_exporter.config import Config, ConfigError, load_config
 from ghost_exporter.exporter import Exporter
-from ghost_exporter.logs import setup_logging
+from ghost_exporter.logs import add_logging_flags, setup_logging
 from ghost_exporter.shard import Shard
 from ghost_exporter.web import create_app
 from ghost_exporter.webconfig import WebConfig, load_web_config
@@ -57,20 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="configuration file (default: the embedded demo configuration)",
     )
-    common.add_argument(
-        "--log.level",
-        dest="log_level",
-        default="info",
-        choices=["debug", "info", "warn", "error"],
-        help="only log messages with this severity or above (default: info)",
-    )
-    common.add_argument(
-        "--log.format",
-        dest="log_format",
-        default="logfmt",
-        choices=["logfmt", "json"],
-        help="log format (default: logfmt)",
-    )
+    add_logging_flags(common)
     parser = argparse.ArgumentParser(
         prog="ghost-exporter",
         description="Prometheus exporter that probes ghost services and stress daemons.",

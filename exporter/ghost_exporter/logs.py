@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -57,6 +58,24 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
+
+
+def add_logging_flags(parser: argparse.ArgumentParser) -> None:
+    """``--log.level`` and ``--log.format``, as Prometheus's own programs spell them."""
+    parser.add_argument(
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=["debug", "info", "warn", "error"],
+        help="only log messages with this severity or above (default: info)",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log format (default: logfmt)",
+    )
 
 
 def setup_logging(level: str = "info", fmt: str = "logfmt") -> None:

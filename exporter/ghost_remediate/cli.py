@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ghost_exporter import __version__
-from ghost_exporter.logs import setup_logging
+from ghost_exporter.logs import add_logging_flags, setup_logging
 from ghost_exporter.webconfig import WebConfig, apply_web_config, load_web_config
 
 from .auth import Authenticator
@@ -51,22 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "--web.config.file",
         dest="web_config_file",
         default=None,
-        help="TLS settings in the exporter-toolkit format (tls_server_config)",
+        help="TLS, basic auth and headers in the exporter-toolkit format (as ghost-exporter)",
     )
-    common.add_argument(
-        "--log.level",
-        dest="log_level",
-        default="info",
-        choices=["debug", "info", "warn", "error"],
-        help="only log messages with this severity or above (default: info)",
-    )
-    common.add_argument(
-        "--log.format",
-        dest="log_format",
-        default="logfmt",
-        choices=["logfmt", "json"],
-        help="log format (default: logfmt)",
-    )
+    add_logging_flags(common)
     parser = argparse.ArgumentParser(
         prog="ghost-remediate",
         description="Alertmanager webhook receiver that runs the remediations its config allows.",

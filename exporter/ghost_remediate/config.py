@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
 from ghost_exporter.config.schema import TLSConfig
+from ghost_exporter.config.validate import validate_document
 
 from . import schema
 from .templates import DEFAULT_PATTERN, Template, parse
@@ -32,8 +33,6 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
-
-_MESSAGES = {"extra_forbidden": "unknown key", "missing": "missing required key"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +128,6 @@ class Config:
     verify: VerifySpec | None
     rules: tuple[Rule, ...]
     source: str = "<config>"
-
-
-def _pydantic_details(doc: LoadedDocument, exc: ValidationError) -> list[ErrorDetail]:
-    details = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc: tuple[str | int, ...] = tuple(
-            p
-            for p in err["loc"]
-            if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
-        )
-        message = _MESSAGES.get(err["type"], err["msg"])
-        message = message.removeprefix("Value error, ")
-        details.append(ErrorDetail(doc.file, doc.line_of(loc), format_path(loc), message))
-    return details
 
 
 class _Checks:
@@ -323,17 +308,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
 
 def parse_document(doc: LoadedDocument, base_dir: Path) -> Config:
     """Validate loaded YAML into a Config, or raise ConfigError with every problem."""
-    data = {} if doc.data is None else doc.data
-    if not isinstance(data, dict):
-        raise ConfigError(
-            [ErrorDetail(doc.file, doc.line_of(()), "", "the top level must be a mapping")]
-        )
-    try:
-        parsed = schema.ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_pydantic_details(doc, exc)) from None
-    except RecursionError:
-        raise ConfigError([ErrorDetail(doc.file, None, "", "document nested too deeply")]) from None
+    parsed = validate_document(doc, schema.ConfigFile)
     details = _cross_checks(doc, parsed)
     if details:
         raise ConfigError(details)

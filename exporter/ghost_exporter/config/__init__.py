@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
 from ghost_exporter.config.model import Config, Kind, Target
 from ghost_exporter.config.schema import ConfigFile
+from ghost_exporter.config.validate import validate_document
 from ghost_exporter.metrics import RESERVED_LABELS
 
 __all__ = [
@@ -22,24 +21,6 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
-
-_MESSAGES = {
-    "extra_forbidden": "unknown key",
-    "missing": "missing required key",
-}
-
-
-def _pydantic_details(doc: LoadedDocument, exc: ValidationError) -> list[ErrorDetail]:
-    details = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc: tuple[str | int, ...] = tuple(
-            p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
-        )
-        message = _MESSAGES.get(err["type"], err["msg"])
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        details.append(ErrorDetail(doc.file, doc.line_of(loc), format_path(loc), message))
-    return details
 
 
 def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
@@ -134,16 +115,7 @@ def _parse_document(doc: LoadedDocument) -> Config:
     data = doc.data
     if data is None:  # also what a reload reads while an editor rewrites the file in place
         raise ConfigError([ErrorDetail(doc.file, None, "", "the file is empty")])
-    if not isinstance(data, dict):
-        raise ConfigError(
-            [ErrorDetail(doc.file, doc.line_of(()), "", "the top level must be a mapping")]
-        )
-    try:
-        parsed = ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_pydantic_details(doc, exc)) from None
-    except RecursionError:
-        raise ConfigError([ErrorDetail(doc.file, None, "", "document nested too deeply")]) from None
+    parsed = validate_document(doc, ConfigFile)
     details = _cross_checks(doc, parsed)
     if details:
         raise ConfigError(details)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ghost_exporter.config import ConfigError, ErrorDetail
 from ghost_exporter.config.errors import format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
+from ghost_exporter.config.validate import validate_document
 from ghost_exporter.webconfig.model import (
     BCRYPT_HASH,
     HEADERS,
@@ -23,17 +22,6 @@ from ghost_exporter.webconfig.tls import TLSLoadError, server_context
 
 def _detail(doc: LoadedDocument, path: tuple[str | int, ...], message: str) -> ErrorDetail:
     return ErrorDetail(doc.file, doc.line_of(path), format_path(path), message)
-
-
-def _validation_details(doc: LoadedDocument, exc: ValidationError) -> list[ErrorDetail]:
-    details = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
-        message = {"extra_forbidden": "unknown key", "missing": "missing required key"}.get(
-            err["type"], err["msg"]
-        )
-        details.append(_detail(doc, loc, message.removeprefix("Value error, ")))
-    return details
 
 
 def _resolve(base: Path, name: str | None) -> Path | None:
@@ -133,15 +121,7 @@ def parse_document(doc: LoadedDocument, base_dir: Path) -> WebConfig:
 
 
 def _parse_document(doc: LoadedDocument, base_dir: Path) -> WebConfig:
-    data = {} if doc.data is None else doc.data
-    if not isinstance(data, dict):
-        raise ConfigError([_detail(doc, (), "the top level must be a mapping")])
-    try:
-        parsed = WebConfigFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_validation_details(doc, exc)) from None
-    except RecursionError:
-        raise ConfigError([ErrorDetail(doc.file, None, "", "document nested too deeply")]) from None
+    parsed = validate_document(doc, WebConfigFile)
     details = _check(doc, parsed)
     if details:
         raise ConfigError(details)
