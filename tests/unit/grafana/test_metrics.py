@@ -17,6 +17,7 @@ from ghost_exporter.metrics import sample_names
 from ghost_remediate.metrics import sample_names as remediation_sample_names
 from tests.support import require_tool
 
+from . import rules
 from .conftest import DASHBOARDS_DIR, ROOT
 from .rules import FIXED_RULES, recorded_names, rule_files
 
@@ -102,20 +103,24 @@ def test_recording_rules_used_are_the_fixed_names() -> None:
     }
 
 
-def test_rule_files_record_the_fixed_names_once_they_exist() -> None:
-    if not rule_files():
-        assert recorded_names() == set(FIXED_RULES)
-        return
+def test_rule_files_record_the_fixed_names() -> None:
     assert set(FIXED_RULES) <= recorded_names()
+
+
+def test_missing_rule_files_fail_instead_of_passing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules, "RULES_DIR", tmp_path)
+    with pytest.raises(AssertionError, match="no rule files"):
+        rule_files()
+    with pytest.raises(AssertionError, match="no rule files"):
+        test_rule_files_record_the_fixed_names()
 
 
 def test_objectives_match_the_alert_configuration() -> None:
     """The dashboards' objective lines and burn-rate factors are the alerts' defaults."""
     config_file = ROOT / "alerts" / "config.yml"
-    if not config_file.is_file():
-        assert dashboard_constants.AVAILABILITY_OBJECTIVE == 0.995
-        assert dashboard_constants.PATCH_SUCCESS_OBJECTIVE == 0.99
-        return
+    assert config_file.is_file(), f"{config_file} is missing"
     slo = yaml.safe_load(config_file.read_text(encoding="utf-8"))["profiles"]["default"]["slo"]
     assert slo["service_availability"] == dashboard_constants.AVAILABILITY_OBJECTIVE
     assert slo["patch_success"] == dashboard_constants.PATCH_SUCCESS_OBJECTIVE
@@ -123,6 +128,14 @@ def test_objectives_match_the_alert_configuration() -> None:
         float(window["factor"]) for tier in slo["burn_rates"].values() for window in tier["windows"]
     )
     assert tuple(factors) == dashboard_constants.BURN_RATE_FACTORS
+
+
+def test_a_missing_alert_configuration_fails_instead_of_passing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    with pytest.raises(AssertionError, match="is missing"):
+        test_objectives_match_the_alert_configuration()
 
 
 def test_every_query_is_valid_promql(tmp_path: Path) -> None:
