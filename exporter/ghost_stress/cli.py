@@ -30,6 +30,10 @@ from .units import (
 T = TypeVar("T")
 
 DEFAULT_DURATION = "200ms-900ms"
+#: A one-shot run serves its status API on a free port, so that it never collides with a daemon
+#: (``make run`` keeps one on 8790); the daemon keeps the fixed port the exporter's config names.
+RUN_LISTEN = ListenAddress("127.0.0.1", 0)
+DAEMON_LISTEN = ListenAddress("127.0.0.1", 8790)
 
 
 def _typed(parse: Callable[[str], T], name: str) -> Callable[[str], T]:
@@ -68,7 +72,9 @@ def _url(text: str) -> str:
     return text
 
 
-def _add_common(parser: argparse.ArgumentParser, concurrency: int) -> None:
+def _add_common(
+    parser: argparse.ArgumentParser, concurrency: int, listen: ListenAddress, listen_help: str
+) -> None:
     load = parser.add_argument_group("patches")
     load.add_argument(
         "--concurrency",
@@ -141,10 +147,10 @@ def _add_common(parser: argparse.ArgumentParser, concurrency: int) -> None:
     api.add_argument(
         "--listen",
         type=_typed(parse_listen, "address"),
-        default=ListenAddress("127.0.0.1", 8790),
+        default=listen,
         metavar="ADDR",
         help="serve the patch status protocol on HOST:PORT, :PORT or [IPv6]:PORT; port 0 picks "
-        "a free port; none disables it (default 127.0.0.1:8790)",
+        f"a free port; none disables it; the bound address is printed on stderr ({listen_help})",
     )
     api.add_argument(
         "--port-file", type=Path, default=None, metavar="PATH", help="write the bound port here"
@@ -229,7 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="keep the status API up this long after the run (default 0)",
     )
-    _add_common(run, concurrency=4)
+    _add_common(
+        run,
+        concurrency=4,
+        listen=RUN_LISTEN,
+        listen_help="default 127.0.0.1:0, a free port, so a run never collides with a daemon",
+    )
     daemon = commands.add_parser("daemon", help="continuous load until SIGTERM/SIGINT")
     daemon.add_argument(
         "--rate",
@@ -238,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="patches started per second: R/s, R/m or a plain number per second (default 5/s)",
     )
-    _add_common(daemon, concurrency=16)
+    _add_common(daemon, concurrency=16, listen=DAEMON_LISTEN, listen_help="default 127.0.0.1:8790")
     return parser
 
 

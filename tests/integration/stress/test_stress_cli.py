@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -168,3 +170,45 @@ def test_linger_keeps_the_status_api_up_after_the_run(stress: StartStress) -> No
     assert time.monotonic() - began < 5
     assert summary["total"] == 5
     assert "listening on http://127.0.0.1:" in err
+
+
+def _listening_port(daemon: Stress, timeout: float = 20.0) -> int:
+    """The port of the ``listening on URL`` line the process prints on stderr (read on a thread,
+    so that a process that prints nothing fails the test after ``timeout``)."""
+    stderr = daemon.process.stderr
+    assert stderr is not None
+    seen: list[str] = []
+    found: list[int] = []
+
+    def read() -> None:
+        for line in stderr:
+            seen.append(line)
+            match = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)", line.strip())
+            if match:
+                found.append(int(match.group(1)))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert found, f"no 'listening on' line on stderr within {timeout}s: {seen}"
+    return found[0]
+
+
+def test_run_without_listen_serves_on_a_free_port_and_keeps_json_on_stdout(
+    stress: StartStress,
+) -> None:
+    """`ghost-stress run` must not need 8790, which `make run`'s daemon holds."""
+    daemon = stress(
+        "run", "--patches", "2", "--duration", "0", "--linger", "30s", "--json",
+        "--name", "oneshot", listen=False,
+    )  # fmt: skip
+    port = _listening_port(daemon)
+    assert port not in (0, 8790)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as response:
+        status = json.load(response)
+    assert status["daemon"] == "oneshot"
+    daemon.process.send_signal(signal.SIGTERM)
+    code, summary, err = daemon.summary(timeout=10)
+    assert code == 0, err
+    assert summary["total"] == 2
