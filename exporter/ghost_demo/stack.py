@@ -20,11 +20,28 @@ from types import FrameType
 import yaml
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BASE_PORT = 8787
 DEFAULT_EXPORTER_PORT = 9798
 DEFAULT_REMEDIATE_PORT = 9799
-EXAMPLES = ROOT / "examples"
+#: The repository's examples/remediate.yml and .token, alerts/alertmanager.yml and
+#: ghost-alerts.yml, prometheus/prometheus.yml and rules/, shipped as package data in the same
+#: layout so that their relative references (``../examples/``, ``rules/*.yml``) still hold.
+FILES = Path(str(resources.files("ghost_demo") / "stack_files"))
+
+
+class MissingFile(Exception):
+    """A file of the stack is not installed."""
+
+
+def stack_file(relative: str) -> Path:
+    """A file of ``FILES``; a clear error when this installation lacks it."""
+    path = FILES / relative
+    if not path.is_file():
+        raise MissingFile(
+            f"{path} is missing: this installation of ghost_demo was built without the stack's "
+            "files (a wheel built from a full source tree has them)"
+        )
+    return path
 
 
 @dataclass
@@ -56,13 +73,14 @@ def exporter_config(run_dir: Path, base_port: int, stress_port: int) -> Path:
 def remediate_config(run_dir: Path, base_port: int, exporter_port: int) -> Path:
     """examples/remediate.yml, with the control and exporter ports moved when they are not the
     defaults (its token file is then named by its absolute path)."""
-    example = EXAMPLES / "remediate.yml"
+    example = stack_file("examples/remediate.yml")
     if base_port == DEFAULT_BASE_PORT and exporter_port == DEFAULT_EXPORTER_PORT:
         return example
     text = example.read_text()
     text = text.replace(f"127.0.0.1:{DEFAULT_BASE_PORT + 10}/", f"127.0.0.1:{base_port + 10}/")
     text = text.replace(f"127.0.0.1:{DEFAULT_EXPORTER_PORT}/", f"127.0.0.1:{exporter_port}/")
-    text = text.replace("!file remediate.token", f"!file {EXAMPLES / 'remediate.token'}")
+    token = stack_file("examples/remediate.token")
+    text = text.replace("!file remediate.token", f"!file {token}")
     path = run_dir / "remediate.yml"
     path.write_text(text)
     return path
@@ -71,13 +89,13 @@ def remediate_config(run_dir: Path, base_port: int, exporter_port: int) -> Path:
 def alertmanager_config(run_dir: Path, base_port: int, remediate_port: int) -> Path:
     """alerts/alertmanager.yml, its webhooks moved to this stack's status-api and ghost-remediate
     ports when they are not the defaults."""
-    committed = ROOT / "alerts" / "alertmanager.yml"
+    committed = stack_file("alerts/alertmanager.yml")
     if base_port == DEFAULT_BASE_PORT and remediate_port == DEFAULT_REMEDIATE_PORT:
         return committed
     text = committed.read_text()
     text = text.replace(f"127.0.0.1:{DEFAULT_BASE_PORT + 2}/", f"127.0.0.1:{base_port + 2}/")
     text = text.replace(f"127.0.0.1:{DEFAULT_REMEDIATE_PORT}/", f"127.0.0.1:{remediate_port}/")
-    text = text.replace("../examples/", f"{EXAMPLES}/")
+    text = text.replace("../examples/", f"{stack_file('examples/remediate.token').parent}/")
     path = run_dir / "alertmanager.yml"
     path.write_text(text)
     return path
@@ -86,7 +104,7 @@ def alertmanager_config(run_dir: Path, base_port: int, remediate_port: int) -> P
 def prometheus_config(run_dir: Path, exporter_port: int, remediate_port: int) -> Path:
     """prometheus/prometheus.yml plus a ``ghost-remediate`` job scraping ghost-remediate, so that
     its metrics (GhostRemediationFailing, the Remediations panel) are there too."""
-    source = ROOT / "prometheus" / "prometheus.yml"
+    source = stack_file("prometheus/prometheus.yml")
     config = yaml.safe_load(source.read_text())
     config["rule_files"] = [str(source.parent / pattern) for pattern in config["rule_files"]]
     for job in config["scrape_configs"]:
@@ -335,7 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also start Prometheus (9090) and Alertmanager (9093)",
     )
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except MissingFile as exc:
+        print(f"ghost_demo.stack: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

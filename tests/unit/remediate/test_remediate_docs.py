@@ -58,10 +58,9 @@ def _args(base: int, exporter: int, remediate: int) -> argparse.Namespace:
 def test_make_run_starts_ghost_remediate_with_the_example_config(tmp_path: Path) -> None:
     children = {c.name: c for c in stack._children(_args(8787, 9798, 9799), tmp_path)}
     argv = children["ghost-remediate"].argv
-    assert argv[1:] == [
-        f"--config.file={ROOT / 'examples' / 'remediate.yml'}",
-        "--web.listen-address=127.0.0.1:9799",
-    ]
+    shipped = stack.FILES / "examples" / "remediate.yml"  # examples/remediate.yml, as installed
+    assert argv[1:] == [f"--config.file={shipped}", "--web.listen-address=127.0.0.1:9799"]
+    assert shipped.read_bytes() == (ROOT / "examples" / "remediate.yml").read_bytes()
     assert Path(argv[0]).name == "ghost-remediate"
 
 
