@@ -248,12 +248,18 @@ async def test_a_long_password_gets_401_not_500(
     assert target[0].paths == []
 
 
-async def test_an_unknown_user_goes_through_one_bcrypt_check(
-    serve: ServeFn, target: tuple[Target, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def served(serve: ServeFn, target: tuple[Target, str]) -> tuple[str, Authenticator]:
+    """The app's URL and its authenticator."""
     config = parse_config(config_text(target[1]))
     authenticator = Authenticator(config)
-    url = await serve(create_app(Remediator(config, Metrics()), authenticator))
+    return await serve(create_app(Remediator(config, Metrics()), authenticator)), authenticator
+
+
+async def test_an_unknown_user_goes_through_one_bcrypt_check(
+    served: tuple[str, Authenticator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, authenticator = served
     calls = instrument_checkpw(monkeypatch)
     assert (await post(url, notification(alert()), basic("someone", PASSWORD)))[0] == 401
     assert calls.hashes == [authenticator.basic.decoy]
@@ -264,11 +270,11 @@ async def test_an_unknown_user_goes_through_one_bcrypt_check(
 
 
 async def test_concurrent_password_checks_are_bounded_and_a_flood_gets_429(
-    serve: ServeFn, target: tuple[Target, str], monkeypatch: pytest.MonkeyPatch
+    served: tuple[str, Authenticator],
+    target: tuple[Target, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = parse_config(config_text(target[1]))
-    authenticator = Authenticator(config)
-    url = await serve(create_app(Remediator(config, Metrics()), authenticator))
+    url, authenticator = served
     calls = instrument_checkpw(monkeypatch, hold=0.02)
     guesses = [basic("alertmanager" if i % 2 else f"user{i}", f"guess-{i}") for i in range(8)]
     answers = await asyncio.gather(*(post(url, notification(alert()), g) for g in guesses))
