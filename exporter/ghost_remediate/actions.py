@@ -11,11 +11,13 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
+from yarl import URL
 
-from .config import CommandSpec, HTTPSpec
+from .config import CommandSpec, HTTPSpec, is_dot_segment
+from .templates import Placeholder, RefusedValue
 
 #: The PATH commands run with (their environment is this, LANG and the rule's ``env``).
 SAFE_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -23,6 +25,8 @@ SAFE_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 OUTPUT_TAIL: Final = 1024
 #: How long to wait for a command's output to end once it exited.
 OUTPUT_GRACE: Final = 1.0
+#: What a URL keeps as written when it is encoded: the reserved characters and escapes.
+_URL_KEEP: Final = "/?#[]@!$&'()*+,;=:%~"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +36,67 @@ class Outcome:
 
 
 def describe(action: CommandSpec | HTTPSpec, values: Mapping[str, str]) -> str:
-    """What the action runs, for the audit log."""
+    """What the action runs, for the audit log: the command line, or the method and the URL
+    exactly as it is requested."""
     if isinstance(action, CommandSpec):
         return action.describe(values)
-    return f"{action.method} {render_url(action, values)}"
+    return f"{action.method} {request_url(action, values)}"
 
 
 def render_url(action: HTTPSpec, values: Mapping[str, str]) -> str:
     """The URL with each value percent-encoded: a value never adds a path segment or query."""
     return action.url.render(values, quote=lambda value: quote(value, safe=""))
+
+
+def check_url_values(action: HTTPSpec, values: Mapping[str, str]) -> None:
+    """RefusedValue when values would make a ``.`` or ``..`` segment of the URL's path (one
+    value ``..``, or ``{a}{b}`` filled with ``.`` and ``.``): the request would go to another
+    path than the config says. In the query such a value is plain text and is accepted."""
+    segment = ""
+    names: list[str] = []
+
+    def close() -> None:
+        if names and is_dot_segment(segment):
+            name = names[0]
+            raise RefusedValue(
+                name,
+                values[name],
+                f"would make {segment!r} a segment of the URL path, which moves the request "
+                "to another path",
+            )
+
+    for part in action.url.parts:
+        if isinstance(part, Placeholder):
+            segment += quote(values[part.name], safe="")
+            names.append(part.name)
+            continue
+        cut = [i for i in (part.find("?"), part.find("#")) if i != -1]
+        *done, rest = part[: min(cut, default=len(part))].split("/")
+        for piece in done:
+            segment += piece
+            close()
+            segment, names = "", []
+        segment += rest
+        if cut:  # the path ends in this literal
+            break
+    close()
+
+
+def request_url(action: HTTPSpec, values: Mapping[str, str]) -> URL:
+    """The URL requested, exactly: built with ``encoded=True``, so that neither yarl nor aiohttp
+    normalises it (no dot segment removed, no escape decoded). Values are percent-encoded and
+    checked by :func:`check_url_values`; other characters the config wrote unencoded (non-ASCII)
+    are encoded, reserved ones and escapes kept; the fragment is never sent."""
+    check_url_values(action, values)
+    parts = urlsplit(render_url(action, values))
+    origin = URL(f"{parts.scheme}://{parts.netloc}")
+    return URL.build(
+        scheme=origin.scheme,
+        authority=origin.raw_authority,
+        path=quote(parts.path, safe=_URL_KEEP),
+        query_string=quote(parts.query, safe=_URL_KEEP),
+        encoded=True,
+    )
 
 
 def _tail(data: bytes) -> str:
@@ -120,8 +176,9 @@ async def run_command(action: CommandSpec, values: Mapping[str, str]) -> Outcome
 async def run_http(
     session: aiohttp.ClientSession, action: HTTPSpec, values: Mapping[str, str]
 ) -> Outcome:
-    """Send the request (redirects not followed); success is a 2xx status."""
-    url = render_url(action, values)
+    """Send the request to :func:`request_url` (redirects not followed); success is a 2xx
+    status."""
+    url = request_url(action, values)
     try:
         async with (
             asyncio.timeout(action.timeout),

@@ -143,6 +143,17 @@ class _Checks:
         )
 
 
+def is_dot_segment(segment: str) -> bool:
+    """``.`` or ``..``, also percent-encoded: a path segment that clients and servers remove
+    together with the segment before it (RFC 3986, 5.2.4)."""
+    return segment.lower().replace("%2e", ".") in (".", "..")
+
+
+def _url_has_dot_segment(template: Template) -> bool:
+    path = urlsplit(template.render({name: "x" for name in template.names})).path
+    return any(is_dot_segment(segment) for segment in path.split("/"))
+
+
 def _url_placeholders_after_host(template: Template) -> bool:
     if not template.names:
         return True
@@ -185,6 +196,11 @@ def _cross_checks(doc: LoadedDocument, parsed: schema.ConfigFile) -> list[ErrorD
                 checks.add(url_path, f"placeholder {{{name}}} is not in placeholders")
             if not _url_placeholders_after_host(template):
                 checks.add(url_path, "placeholders may only stand in the path or the query")
+            if _url_has_dot_segment(template):
+                checks.add(
+                    url_path,
+                    "the path holds a '.' or '..' segment: write the path the request should go to",
+                )
         if rule.verify and parsed.verify is None:
             checks.add(
                 (*path, "verify"),

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from .actions import Outcome, describe, run_action
-from .config import Config, Rule
+from .actions import Outcome, check_url_values, describe, run_action
+from .config import Config, HTTPSpec, Rule
 from .metrics import Metrics, Result
 from .payload import Alert, Notification
 from .policy import AlertKey, Clock, Handled, Policy
@@ -195,6 +195,8 @@ class Remediator:
                     placeholder.name, "", f"the alert has no label {placeholder.label}"
                 )
             values[placeholder.name] = check_value(placeholder.name, value, placeholder.pattern)
+        if isinstance(rule.action, HTTPSpec):
+            check_url_values(rule.action, values)
         return service, values
 
     def _refuse(

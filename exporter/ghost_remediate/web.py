@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .auth import Authenticator
+from .auth import Authenticator, TooManyChecks
 from .engine import Remediator, Requester
 from .payload import MAX_BODY_BYTES, PayloadError, parse_notification
 
@@ -25,10 +25,16 @@ audit_log = logging.getLogger("ghost_remediate.audit")
 
 
 async def _authenticate(request: web.Request) -> str:
-    """The user, or a 401 (logged with the peer address; the credentials never are)."""
+    """The user, or a 401 (logged with the peer address; the credentials never are); a 429
+    when too many password checks are queued already."""
     auth = request.app[AUTHENTICATOR]
     header = request.headers.get("Authorization")
-    user = await auth.user(header)
+    try:
+        user = await auth.user(header)
+    except TooManyChecks:
+        raise web.HTTPTooManyRequests(
+            text="429 Too Many Requests\n", headers={"Retry-After": "1"}
+        ) from None
     if user is None:
         audit_log.warning(
             "unauthorized",

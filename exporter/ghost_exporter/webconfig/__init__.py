@@ -14,12 +14,18 @@ served without basic auth. Values may use the ``!env`` and ``!file`` tags of the
 
 from __future__ import annotations
 
-from ghost_exporter.webconfig.auth import BasicAuth, apply_web_config, auth_middleware
+from ghost_exporter.webconfig.auth import (
+    BasicAuth,
+    TooManyChecks,
+    apply_web_config,
+    auth_middleware,
+)
 from ghost_exporter.webconfig.load import load_web_config, parse_web_config
 from ghost_exporter.webconfig.model import WebConfig
 
 __all__ = [
     "BasicAuth",
+    "TooManyChecks",
     "WebConfig",
     "apply_web_config",
     "auth_middleware",

@@ -11,7 +11,7 @@ import ipaddress
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import bcrypt
 from aiohttp import web
@@ -39,74 +39,108 @@ def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
         return None
 
 
+#: bcrypt reads at most this many bytes of a password: a longer one is refused, whatever the
+#: bcrypt version (4 truncates it silently, 5 raises ValueError).
+MAX_PASSWORD_BYTES: Final = 72
+#: The characters of bcrypt's base64.
+_BCRYPT_ALPHABET: Final = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def _checkpw(password: bytes, hashed: bytes) -> bool:
+    """One bcrypt check (slow on purpose; runs in a worker thread)."""
     try:
         return bcrypt.checkpw(password, hashed)
     except ValueError:  # over 72 bytes, or a hash bcrypt does not take
         return False
 
 
+def decoy_hash(cost: int) -> bytes:
+    """A well-formed bcrypt hash of cost ``cost`` that no password matches (random salt and
+    digest): checking a password against it costs a full bcrypt, and building it costs none."""
+    digest = "".join(secrets.choice(_BCRYPT_ALPHABET) for _ in range(31))
+    return bcrypt.gensalt(cost) + digest.encode()
+
+
+class TooManyChecks(Exception):
+    """``max_waiting`` password checks are queued already: answer 429 and let the client retry."""
+
+
 class BasicAuth:
-    """Checks ``Authorization: Basic`` against bcrypt hashes.
+    """Checks ``Authorization: Basic`` against bcrypt hashes: the one implementation of basic
+    auth for every program (ghost-remediate's bearer token is a layer on top of it).
 
     A verdict is cached per (user, hash, password), keyed by an HMAC under a key of this process
-    so that no password is kept; bcrypt runs in a worker thread, one at a time, so a flood of
-    wrong passwords costs one core at most, and beyond ``max_waiting`` queued checks a request is
-    refused at once. An unknown user is checked against a decoy hash of the same cost, so the
-    answer takes as long as for a known user.
+    so that no password is kept. bcrypt runs in worker threads, at most ``max_checks`` at a time
+    (a semaphore), so a flood of wrong passwords costs that many cores at most; beyond
+    ``max_waiting`` queued checks a request is refused at once (TooManyChecks). An unknown user
+    is checked against a decoy hash of the highest configured cost, so that it costs one bcrypt
+    check as a known user with a wrong password does. A password over 72 bytes is refused
+    without a check.
     """
 
     def __init__(
-        self, users: Mapping[str, bytes], cache_size: int = 1024, max_waiting: int = 64
+        self,
+        users: Mapping[str, bytes],
+        cache_size: int = 1024,
+        max_waiting: int = 64,
+        max_checks: int = 1,
     ) -> None:
-        self.users = dict(users)
         self.cache_size = cache_size
         self.max_waiting = max_waiting
+        self.max_checks = max_checks
         self._key = secrets.token_bytes(32)
         self._cache: dict[bytes, bool] = {}
-        self._lock = asyncio.Lock()
+        self._checks = asyncio.Semaphore(max_checks)
         self._waiting = 0
-        self._decoy: bytes | None = None
-        costs = [int(m.group(1)) for h in users.values() if (m := BCRYPT_HASH.match(h.decode()))]
-        self._cost = max(costs, default=10)
+        self.use(users)
 
-    def _decoy_hash(self) -> bytes:
-        if self._decoy is None:
-            self._decoy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(self._cost))
-        return self._decoy
+    def use(self, users: Mapping[str, bytes]) -> None:
+        """Check against ``users`` from now on (a reload); cached verdicts are forgotten, the
+        bound on checks carries on."""
+        self.users = dict(users)
+        self._cache.clear()
+        costs = [int(m.group(1)) for h in users.values() if (m := BCRYPT_HASH.match(h.decode()))]
+        self.decoy = decoy_hash(max(costs, default=10))
 
     async def check(self, header: str | None) -> bool | None:
         """True: authenticated; False: not; None: too many checks waiting (try later)."""
+        try:
+            return await self.authenticate(header) is not None
+        except TooManyChecks:
+            return None
+
+    async def authenticate(self, header: str | None) -> str | None:
+        """The user an ``Authorization`` header authenticates, or None; raises TooManyChecks
+        when ``max_waiting`` checks are queued already."""
         credentials = _parse_basic(header)
         if credentials is None:
-            return False
+            return None
         user, password = credentials
+        if len(password) > MAX_PASSWORD_BYTES:
+            return None
         hashed = self.users.get(user)
-        known = hashed is not None
-        user_bytes = user.encode()
         key = hmac.new(
-            self._key, b"\0".join((user_bytes, hashed or b"", password)), hashlib.sha256
+            self._key, b"\0".join((user.encode(), hashed or b"", password)), hashlib.sha256
         ).digest()
         verdict = self._cache.get(key)
-        if verdict is not None:
-            return verdict and known
+        if verdict is None:
+            verdict = await self._verify(key, password, hashed)
+        return user if verdict and hashed is not None else None
+
+    async def _verify(self, key: bytes, password: bytes, hashed: bytes | None) -> bool:
         if self._waiting >= self.max_waiting:
-            return None
+            raise TooManyChecks
         self._waiting += 1
         try:
-            async with self._lock:
+            async with self._checks:
                 verdict = self._cache.get(key)
                 if verdict is None:
-                    if hashed is None:
-                        decoy = await asyncio.to_thread(self._decoy_hash)
-                        await asyncio.to_thread(_checkpw, password, decoy)
-                        verdict = False
-                    else:
-                        verdict = await asyncio.to_thread(_checkpw, password, hashed)
+                    checked = await asyncio.to_thread(_checkpw, password, hashed or self.decoy)
+                    verdict = checked and hashed is not None
                     self._remember(key, verdict)
         finally:
             self._waiting -= 1
-        return verdict and known
+        return verdict
 
     def _remember(self, key: bytes, verdict: bool) -> None:
         if len(self._cache) >= self.cache_size:
@@ -182,12 +216,13 @@ def auth_middleware(web_config: WebConfig, realm: str = "ghost-exporter") -> Mid
             if not sans & _san_values(peercert):
                 raise web.HTTPForbidden(text="client certificate not allowed\n")
         if auth is not None and not _is_open(request, web_config.unauthenticated_paths):
-            verdict = await auth.check(request.headers.get("Authorization"))
-            if verdict is None:
+            try:
+                user = await auth.authenticate(request.headers.get("Authorization"))
+            except TooManyChecks:
                 raise web.HTTPTooManyRequests(
                     text="Too Many Requests\n", headers={"Retry-After": "1"}
-                )
-            if not verdict:
+                ) from None
+            if user is None:
                 raise web.HTTPUnauthorized(
                     text="Unauthorized\n", headers={"WWW-Authenticate": challenge}
                 )

@@ -128,6 +128,23 @@ ghost_unauthenticated_paths: [/-/healthy]
     assert PASSWORD not in log
 
 
+def test_exporter_refuses_long_passwords_with_401(targets: str, tmp_path: Path) -> None:
+    config = tmp_path / "ghost.yml"
+    config.write_text(f"services:\n  - name: web\n    http: {{url: '{targets}/health'}}\n")
+    web_yml = tmp_path / "web.yml"
+    web_yml.write_text(f"basic_auth_users:\n  alice: {HASH}\n")
+    with run_exporter(config, tmp_path, [f"--web.config.file={web_yml}"]) as exporter:
+        url = exporter.url + "/metrics"
+        for length in (73, 6000):  # over bcrypt's 72 bytes; about the longest header aiohttp takes
+            for user in ("alice", "nobody"):
+                header = {"Authorization": basic(user, PASSWORD + "x" * length)}
+                assert fetch(url, headers=header).status == 401, (user, length)
+        # 10 KiB: longer than aiohttp's 8 KiB limit on a header field, refused before any
+        # handler runs (400), never with a 500.
+        assert fetch(url, headers={"Authorization": basic("alice", "z" * 10240)}).status == 400
+        assert fetch(url, headers={"Authorization": basic("alice", PASSWORD)}).status == 200
+
+
 def test_validate_checks_the_web_config(pki: PKI, tmp_path: Path) -> None:
     config = tmp_path / "ghost.yml"
     config.write_text("services:\n  - name: a\n    tcp: {address: '127.0.0.1:9'}\n")

@@ -1,7 +1,10 @@
-"""The web config file: each bad file maps to its exact error (file:line: key: message)."""
+"""The web config file: each bad file maps to its exact error (file:line: key: message); the
+basic auth it configures: decoy hash, long passwords, bounded checks."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from pathlib import Path
 
 import bcrypt
@@ -9,7 +12,10 @@ import pytest
 import trustme
 
 from ghost_exporter.config import ConfigError
-from ghost_exporter.webconfig import load_web_config, parse_web_config
+from ghost_exporter.webconfig import BasicAuth, TooManyChecks, load_web_config, parse_web_config
+from ghost_exporter.webconfig.model import BCRYPT_HASH
+
+from .bcrypt_calls import instrument_checkpw
 
 HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
 TLS = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
@@ -176,3 +182,82 @@ def test_secrets_read_with_tags_never_show_in_errors(
         load_web_config(path)
     assert "web-5ecret-value-31f" not in str(refused.value)
     assert "<secret>" in str(refused.value)
+
+
+# -- basic auth: the one implementation every program uses -----------------------------------
+
+
+def basic(user: str, password: bytes) -> str:
+    return "Basic " + base64.b64encode(user.encode() + b":" + password).decode()
+
+
+async def test_an_unknown_user_costs_one_bcrypt_check_against_the_decoy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cheap = bcrypt.hashpw(b"other", bcrypt.gensalt(4))
+    auth = BasicAuth({"alice": HASH.encode(), "bob": cheap})
+    calls = instrument_checkpw(monkeypatch)
+    assert await auth.authenticate(basic("mallory", b"pw")) is None
+    assert calls.hashes == [auth.decoy]
+    assert await auth.authenticate(basic("alice", b"wrong")) is None
+    assert await auth.authenticate(basic("alice", b"pw")) == "alice"
+    assert calls.hashes == [auth.decoy, HASH.encode(), HASH.encode()]
+    # The decoy is a hash bcrypt takes (a malformed one would be refused without the work),
+    # of the highest configured cost, and no password matches it.
+    assert BCRYPT_HASH.match(auth.decoy.decode())
+    assert auth.decoy.startswith(HASH[:7].encode())
+    assert bcrypt.checkpw(b"pw", auth.decoy) is False
+    assert BasicAuth({}).decoy.startswith(b"$2b$10$")
+
+
+@pytest.mark.parametrize("length", [73, 10 * 1024])
+async def test_a_password_over_72_bytes_is_refused_not_an_error(
+    monkeypatch: pytest.MonkeyPatch, length: int
+) -> None:
+    password = b"p" * 72
+    auth = BasicAuth({"alice": bcrypt.hashpw(password, bcrypt.gensalt(4))})
+    calls = instrument_checkpw(monkeypatch)
+    assert await auth.authenticate(basic("alice", password)) == "alice"
+    # bcrypt 4 would truncate to the 72 bytes above and accept; bcrypt 5 raises ValueError.
+    longer = (password + b"x" * length)[:length]
+    assert await auth.authenticate(basic("alice", longer)) is None
+    assert await auth.authenticate(basic("nobody", longer)) is None
+    assert await auth.check(basic("alice", longer)) is False
+    assert len(calls.hashes) == 1  # refused before any check, known user or not
+
+
+@pytest.mark.parametrize("bound", [1, 3])
+async def test_concurrent_bcrypt_checks_never_exceed_the_bound(
+    monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    auth = BasicAuth({"alice": HASH.encode()}, max_checks=bound, max_waiting=100)
+    calls = instrument_checkpw(monkeypatch, hold=0.02)
+    headers = [basic("alice" if i % 2 else f"user{i}", f"guess-{i}".encode()) for i in range(12)]
+    users = await asyncio.gather(*(auth.authenticate(header) for header in headers))
+    assert users == [None] * 12
+    assert len(calls.hashes) == 12  # each guess (known user or not) cost one check
+    assert 1 <= calls.peak <= bound
+
+
+async def test_beyond_max_waiting_a_check_is_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth = BasicAuth({"alice": HASH.encode()}, max_waiting=3)
+    calls = instrument_checkpw(monkeypatch, hold=0.02)
+    flood = [asyncio.create_task(auth.check(basic("alice", f"g{i}".encode()))) for i in range(10)]
+    verdicts = await asyncio.gather(*flood)
+    assert verdicts.count(None) == 7  # TooManyChecks: a 429
+    assert verdicts.count(False) == 3
+    assert len(calls.hashes) == 3
+    unknown = [auth.authenticate(basic("bob", f"{i}".encode())) for i in range(4)]
+    answers = await asyncio.gather(*unknown, return_exceptions=True)
+    assert answers[:3] == [None, None, None]
+    assert isinstance(answers[3], TooManyChecks)  # unknown users queue as known ones do
+
+
+async def test_use_swaps_the_users_and_forgets_the_verdicts() -> None:
+    auth = BasicAuth({"alice": HASH.encode()})
+    assert await auth.authenticate(basic("alice", b"pw")) == "alice"
+    auth.use({"bob": HASH.encode()})
+    assert await auth.authenticate(basic("alice", b"pw")) is None
+    assert await auth.authenticate(basic("bob", b"pw")) == "bob"

@@ -147,6 +147,20 @@ BAD: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        AUTH + VERIFY + "rules:\n" + RULE.replace("/-/restart/", "/-/x/../restart/"),
+        [
+            "r.yml:12: rules[0].action.http.url: the path holds a '.' or '..' segment: write the "
+            "path the request should go to"
+        ],
+    ),
+    (
+        AUTH + VERIFY + "rules:\n" + RULE.replace("/-/restart/", "/-/%2E/restart/"),
+        [
+            "r.yml:12: rules[0].action.http.url: the path holds a '.' or '..' segment: write the "
+            "path the request should go to"
+        ],
+    ),
+    (
         AUTH + VERIFY + "rules:\n" + RULE.replace("/{service}", "/{service"),
         [
             "r.yml:12: rules[0].action.http.url: invalid placeholder at position 32: write "

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from yarl import URL
 
-from ghost_remediate.actions import render_url
+from ghost_remediate.actions import check_url_values, render_url, request_url
 from ghost_remediate.config import HTTPSpec, Matcher, parse_config
 from ghost_remediate.templates import (
     DEFAULT_PATTERN,
@@ -145,6 +146,83 @@ def test_a_url_value_never_leaves_its_path_segment(value: str) -> None:
     assert (parts.scheme, parts.netloc, parts.query) == ("http", "127.0.0.1:8797", "from=ghost")
     assert parts.path.startswith("/-/restart/")
     assert "/" not in parts.path.removeprefix("/-/restart/")
+
+
+def _http_action(url: str) -> HTTPSpec:
+    config = parse_config(
+        "auth: {bearer_token: 0123456789abcdef-token}\nrules:\n  - name: r\n"
+        "    match: {alertname: A}\n    verify: false\n"
+        "    placeholders: {a: {pattern: '.+'}, b: {pattern: '.+'}}\n"
+        f"    action: {{http: {{url: '{url}'}}}}\n"
+    )
+    action = config.rules[0].action
+    assert isinstance(action, HTTPSpec)
+    return action
+
+
+@pytest.mark.parametrize(
+    ("url", "a", "b", "segment"),
+    [
+        ("http://h/x/{a}/{b}", "..", "ok", ".."),
+        ("http://h/x/{a}/{b}", "ok", ".", "."),
+        ("http://h/x/{a}{b}/y", ".", ".", ".."),
+        ("http://h/x/{a}./y", ".", "ok", ".."),
+        ("http://h/x/.{a}/y?b={b}", ".", "ok", ".."),
+        ("http://h/{a}", "..", "ok", ".."),
+    ],
+)
+def test_a_value_that_makes_a_dot_segment_is_refused(
+    url: str, a: str, b: str, segment: str
+) -> None:
+    action = _http_action(url)
+    with pytest.raises(RefusedValue) as excinfo:
+        request_url(action, {"a": a, "b": b})
+    assert excinfo.value.reason == (
+        f"would make {segment!r} a segment of the URL path, which moves the request to another path"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "a", "b", "sent"),
+    [
+        ("http://h/x/{a}/{b}", "...", ".a", "/x/.../.a"),
+        ("http://h/x/{a}{b}", "%2e", "%2E", "/x/%252e%252E"),
+        ("http://h/x?a={a}&b={b}", "..", ".", "/x?a=..&b=."),
+        ("http://h/x/{a}?{b}", "a;b=c", "..", "/x/a%3Bb%3Dc?.."),
+        ("http://h/é/{a}#frag-{b}", "é", "..", "/%C3%A9/%C3%A9"),
+    ],
+)
+def test_other_values_stay_literal_and_are_requested_as_built(
+    url: str, a: str, b: str, sent: str
+) -> None:
+    action = _http_action(url)
+    check_url_values(action, {"a": a, "b": b})
+    requested = request_url(action, {"a": a, "b": b})
+    assert requested.raw_path_qs == sent
+    assert URL(str(requested), encoded=True) == requested  # what is logged is what is sent
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_a_requested_url_keeps_its_path_segments_or_the_value_is_refused(value: str) -> None:
+    """Whatever a permissive pattern lets through, the URL requested (after yarl, as aiohttp
+    sends it) has the config's path with the value as one segment that is not a dot segment."""
+    config = parse_config(CONFIG)
+    action = config.rules[0].action
+    assert isinstance(action, HTTPSpec)
+    try:
+        url = request_url(action, {"service": value})
+    except RefusedValue:
+        assert value in (".", "..")
+        return
+    assert (url.scheme, url.raw_authority, url.raw_query_string) == (
+        "http",
+        "127.0.0.1:8797",
+        "from=ghost",
+    )
+    [segment] = url.raw_parts[3:]
+    assert url.raw_parts[:3] == ("/", "-", "restart")
+    assert segment not in (".", "..")
+    assert url.parts[3] == value  # decoded back, the server sees the value itself
 
 
 # -- matching ----------------------------------------------------------------------------------

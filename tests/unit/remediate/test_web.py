@@ -18,6 +18,7 @@ from ghost_remediate.engine import Remediator
 from ghost_remediate.metrics import REMEDIATION_METRICS, Metrics
 from ghost_remediate.web import create_app
 from tests.conftest import ServeFn
+from tests.unit.hardening.bcrypt_calls import instrument_checkpw
 
 from .payloads import alert, notification
 
@@ -228,3 +229,64 @@ async def test_reload_needs_authentication(serve: ServeFn, target: tuple[Target,
             assert response.status == 500
             assert "needs at least one rule" in await response.text()
     assert len(calls) == 2
+
+
+# -- basic auth: the shared implementation under the bearer token ----------------------------
+
+
+@pytest.mark.parametrize("length", [73, 6000])
+async def test_a_long_password_gets_401_not_500(
+    app_url: str, target: tuple[Target, str], length: int
+) -> None:
+    """bcrypt 5 raises ValueError beyond 72 bytes; 6000 bytes is about the longest password
+    whose header fits aiohttp's 8 KiB limit on a header field (beyond it: 400)."""
+    status, _, challenge = await post(
+        app_url, notification(alert()), basic("alertmanager", PASSWORD + "x" * length)
+    )
+    assert status == 401
+    assert challenge.startswith("Basic ")
+    assert target[0].paths == []
+
+
+@pytest.fixture
+async def served(serve: ServeFn, target: tuple[Target, str]) -> tuple[str, Authenticator]:
+    """The app's URL and its authenticator."""
+    config = parse_config(config_text(target[1]))
+    authenticator = Authenticator(config)
+    return await serve(create_app(Remediator(config, Metrics()), authenticator)), authenticator
+
+
+async def test_an_unknown_user_goes_through_one_bcrypt_check(
+    served: tuple[str, Authenticator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, authenticator = served
+    calls = instrument_checkpw(monkeypatch)
+    assert (await post(url, notification(alert()), basic("someone", PASSWORD)))[0] == 401
+    assert calls.hashes == [authenticator.basic.decoy]
+    assert (await post(url, notification(alert()), basic("alertmanager", "wrong")))[0] == 401
+    assert calls.hashes == [authenticator.basic.decoy, HASH.encode()]
+    assert (await post(url, notification(alert()), f"Bearer {TOKEN}"))[0] == 200
+    assert len(calls.hashes) == 2  # the token needs no bcrypt
+
+
+async def test_concurrent_password_checks_are_bounded_and_a_flood_gets_429(
+    served: tuple[str, Authenticator],
+    target: tuple[Target, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, authenticator = served
+    calls = instrument_checkpw(monkeypatch, hold=0.02)
+    guesses = [basic("alertmanager" if i % 2 else f"user{i}", f"guess-{i}") for i in range(8)]
+    answers = await asyncio.gather(*(post(url, notification(alert()), g) for g in guesses))
+    assert [status for status, _, _ in answers] == [401] * 8
+    assert len(calls.hashes) == 8
+    assert 1 <= calls.peak <= authenticator.basic.max_checks == 1
+
+    authenticator.basic.max_waiting = 2
+    calls.hold = 0.3  # the first checks are still queued when the last requests come in
+    flood = [basic("alertmanager", f"flood-{i}") for i in range(10)]
+    statuses = [s for s, _, _ in await asyncio.gather(*(post(url, {}, f) for f in flood))]
+    assert statuses.count(401) >= 2
+    assert statuses.count(429) >= 1
+    assert set(statuses) == {401, 429}
+    assert target[0].paths == []
