@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -78,9 +80,30 @@ def add_logging_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class MalformedRequestFilter(logging.Filter):
+    """Log a request that aiohttp's parser refused without quoting it.
+
+    aiohttp logs such a request with a traceback whose message quotes the start of the offending
+    line, which can be an ``Authorization`` header: the record is reduced to the error's class and
+    status, and nothing the client sent.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = "refused a malformed request"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.error = type(exc).__name__
+            record.status = exc.code
+        return True
+
+
 def setup_logging(level: str = "info", fmt: str = "logfmt") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else LogfmtFormatter())
+    handler.addFilter(MalformedRequestFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -143,6 +143,11 @@ def test_exporter_refuses_long_passwords_with_401(targets: str, tmp_path: Path) 
         # handler runs (400), never with a 500.
         assert fetch(url, headers={"Authorization": basic("alice", "z" * 10240)}).status == 400
         assert fetch(url, headers={"Authorization": basic("alice", PASSWORD)}).status == 200
+    # The refused header is logged by its error alone: not a byte of the credentials.
+    log = exporter.log.read_text()
+    assert "refused a malformed request" in log
+    assert basic("alice", "z" * 10240).split()[1][:16] not in log
+    assert "Traceback" not in log
 
 
 def test_validate_checks_the_web_config(pki: PKI, tmp_path: Path) -> None:
