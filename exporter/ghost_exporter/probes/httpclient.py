@@ -320,7 +320,7 @@ def _is_ip(host: str) -> bool:
 
 @dataclass
 class ConnectionPool:
-    """Idle keep-alive connections by (scheme, host, port, TLS options)."""
+    """Idle keep-alive connections by (scheme, host, port, TLS context, server name)."""
 
     idle: dict[tuple[Any, ...], list[_Protocol]] = field(default_factory=dict)
     max_idle_per_key: int = 4
@@ -340,6 +340,13 @@ class ConnectionPool:
                 proto.transport.close()
             return
         stack.append(proto)
+
+    def close_tls(self) -> None:
+        """Close the idle connections made with a TLS context (they keep its old trust)."""
+        for key in [key for key in self.idle if key[3] is not None]:
+            for proto in self.idle.pop(key):
+                if proto.transport is not None:
+                    proto.transport.close()
 
     def close(self) -> None:
         for stack in self.idle.values():
@@ -446,7 +453,8 @@ async def request(
     retried once on a fresh one.
     """
     loop = asyncio.get_running_loop()
-    key = (url.scheme, url.hostname, url.port, id(ssl_ctx), server_hostname)
+    # The context itself, not its id: a context rebuilt after a reload may reuse a freed id.
+    key = (url.scheme, url.hostname, url.port, ssl_ctx, server_hostname)
     keep_alive = pool is not None
     payload = build_request(method, url, headers, body, keep_alive)
     for attempt in range(2):
