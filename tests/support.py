@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -49,14 +50,18 @@ def cli(name: str) -> str:
     return str(path) if path.exists() else name
 
 
-async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve an aiohttp app on 127.0.0.1, port 0; returns the runner and the base URL."""
+async def start_app(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, str]:
+    """Serve an aiohttp app on 127.0.0.1, port 0 (over TLS with ``ssl_context``); returns the
+    runner and the base URL."""
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
+    scheme = "https" if ssl_context is not None else "http"
+    return runner, f"{scheme}://127.0.0.1:{port}"
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> str:
@@ -144,8 +149,9 @@ def wait_until(predicate: object, timeout: float = 15.0, interval: float = 0.1) 
 class ThreadedServer:
     """An aiohttp app served from its own thread and event loop, for tests that block."""
 
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> None:
         self.app = app
+        self.ssl_context = ssl_context
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -154,7 +160,9 @@ class ThreadedServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._runner, self.url = self._loop.run_until_complete(start_app(self.app))
+        self._runner, self.url = self._loop.run_until_complete(
+            start_app(self.app, self.ssl_context)
+        )
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())

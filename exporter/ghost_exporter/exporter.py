@@ -69,6 +69,8 @@ class Exporter:
     def _apply(self, config: Config) -> None:
         """Schedule the config's targets (this shard's share of them, when sharded)."""
         assert self._scheduler is not None
+        assert self._ctx is not None
+        self._ctx.refresh_tls()  # CA, certificate and key files are read anew at every load
         targets = self.shard.select(config.targets) if self.shard else config.targets
         self.store.sync(targets)
         self._scheduler.set_targets(targets)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiohttp
 
 from ghost_exporter import __version__
 from ghost_exporter.probes.httpclient import ConnectionPool
+from ghost_exporter.probes.tls import clear_client_contexts
 
 USER_AGENT = f"ghost-exporter/{__version__}"
+
+#: How long a WebSocket's close handshake may take, once the probe's verdict is known, before the
+#: connection is dropped (a push-only peer that never reads never answers it).
+WS_CLOSE_GRACE = 0.25
 
 
 class ProbeContext:
@@ -23,7 +31,38 @@ class ProbeContext:
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def close_websocket(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Close ``ws`` in the background, best effort: send the close frame, wait at most
+        ``WS_CLOSE_GRACE`` for the peer's answer, then drop the connection. The probe does not
+        wait for it, so closing never changes its verdict nor its duration."""
+        if ws.closed:
+            return
+        task = asyncio.get_running_loop().create_task(_close_briefly(ws))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def wait_closing(self) -> None:
+        """Wait until every WebSocket handed to ``close_websocket`` is closed."""
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    def refresh_tls(self) -> None:
+        """Forget TLS client contexts and the idle connections made with them, so that the next
+        probes read ``ca_file``, ``cert_file`` and ``key_file`` anew (called on every config
+        load)."""
+        clear_client_contexts()
+        self.pool.close_tls()
 
     async def close(self) -> None:
+        await self.wait_closing()
         self.pool.close()
         await self.websocket.close()
+
+
+async def _close_briefly(ws: aiohttp.ClientWebSocketResponse) -> None:
+    # On a timeout (or any error) inside close(), aiohttp drops the connection itself.
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError, OSError):
+        async with asyncio.timeout(WS_CLOSE_GRACE):
+            await ws.close()

@@ -1,8 +1,10 @@
 """A small HTTP/1.1 client for probing: one request per connection (or a keep-alive pool),
 phases timed as blackbox_exporter names them, and every limit enforced while reading.
 
-A general-purpose client does much more per request than a probe needs; this one parses only
-what a probe reads (status, headers, a bounded body), so a probe costs a fraction of the CPU.
+A general-purpose client does much more per request than a probe needs; this one reads only
+what a probe needs (status, headers, a bounded body), so a probe costs a fraction of the CPU.
+The framing (status line, headers, Content-Length, chunked encoding) is parsed by llhttp, the
+strict parser of Node.js, through ``httptools``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 from urllib.parse import SplitResult
+
+import httptools
 
 from ghost_exporter.probes.base import FailureReason
 
 #: The most bytes of status line and headers accepted.
 MAX_HEAD_BYTES = 64 * 1024
-#: The most bytes of chunk-size lines and trailers accepted beyond the body itself.
+#: The most bytes of chunk-size lines, extensions and trailers accepted beyond the body itself.
 MAX_CHUNK_OVERHEAD = 64 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -35,12 +39,35 @@ class HTTPError(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
 class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    ssl_object: Any = None
+    """A response: status, body, and headers as received; ``headers`` is built on first use
+    (names lowercased, repeated fields joined with ", "), as most probes never read it."""
+
+    __slots__ = ("_headers", "body", "raw_headers", "ssl_object", "status")
+
+    def __init__(
+        self,
+        status: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        ssl_object: Any = None,
+    ) -> None:
+        self.status = status
+        self.raw_headers = raw_headers
+        self.body = body
+        self.ssl_object = ssl_object
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for name, value in self.raw_headers:
+                key = name.decode("latin-1").lower()
+                text = value.strip().decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            self._headers = headers
+        return self._headers
 
 
 @dataclass(slots=True)
@@ -76,8 +103,13 @@ class Marks:
         return out
 
 
+class _Abort(Exception):
+    """Raised by a parser callback to stop parsing; the reason is on the protocol."""
+
+
 class _Protocol(asyncio.Protocol):
-    """Reads one response at a time; ``reset`` readies it for the next one on the same socket."""
+    """Reads one response at a time with llhttp (``httptools``), enforcing every limit as the
+    bytes arrive; ``reset`` readies it for the next response on the same socket."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -91,14 +123,17 @@ class _Protocol(asyncio.Protocol):
         self.marks = marks
         self.done: asyncio.Future[Response] = self.loop.create_future()
         self.done.add_done_callback(_retrieve)  # a request given up on leaves no warning
-        self.buffer = bytearray()
+        self.parser = httptools.HttpResponseParser(self)
+        self.error: HTTPError | None = None
+        self.fed = 0  # bytes given to the parser for this response
+        self.head_bytes = 0  # bytes of status lines and headers seen by the callbacks
+        self.in_head = True  # until the final (non-interim) response's headers are complete
+        self.until_close = False  # the body ends when the connection does
         self.status = 0
-        self.headers: dict[str, str] = {}
-        self.body = bytearray()
-        self.mode = ""  # "", "length", "chunked", "close"
-        self.remaining = 0
-        self.chunk_state = "size"
-        self.overhead = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.coding = b""  # Content-Encoding
+        self.body: list[bytes] = []
+        self.body_size = 0
         self.keep_alive = False
 
     # asyncio.Protocol
@@ -110,14 +145,21 @@ class _Protocol(asyncio.Protocol):
             return
         if self.marks.first_byte is None:
             self.marks.first_byte = time.perf_counter()
+        self.fed += len(data)
         try:
-            if not self.mode:
-                self.buffer += data
-                self._parse_head()
-            else:
-                self._body(bytes(data))
-        except HTTPError as exc:
-            self._fail(exc)
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            pass  # a 101 answer completes at its headers; what follows is not HTTP
+        except httptools.HttpParserError as exc:
+            if not self.done.done():
+                self._fail(self.error or _parser_error(exc))
+            return
+        if self.done.done():
+            return
+        if self.in_head and self.fed > MAX_HEAD_BYTES:
+            self._fail(HTTPError(FailureReason.PROTOCOL, "response headers over 64 KiB"))
+        elif self.fed - self.body_size > MAX_HEAD_BYTES + MAX_CHUNK_OVERHEAD:
+            self._fail(HTTPError(FailureReason.PROTOCOL, "chunked encoding overhead too large"))
 
     def eof_received(self) -> bool | None:
         return None
@@ -126,13 +168,13 @@ class _Protocol(asyncio.Protocol):
         self.lost = True
         if self.done.done():
             return
-        if not self.mode:
+        if self.in_head:
             if self.marks.first_byte is None:
                 message = "connection closed before any answer"
             else:
                 message = "connection closed in the middle of the response headers"
             self.done.set_exception(HTTPError(FailureReason.PROTOCOL, message))
-        elif self.mode == "close":
+        elif self.until_close:
             self._complete()
         else:
             detail = f": {exc}" if exc else ""
@@ -140,136 +182,122 @@ class _Protocol(asyncio.Protocol):
                 HTTPError(FailureReason.BODY, f"connection closed before the body ended{detail}")
             )
 
+    # parser callbacks (httptools.HTTPProtocol)
+    def on_status(self, status: bytes) -> None:
+        self.head_bytes += len(status) + 15
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_head:  # not a trailer after a chunked body (counted as overhead, not kept)
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        headers = self.headers
+        if self.fed > MAX_HEAD_BYTES:  # else the head cannot be over the limit: skip the sum
+            self.head_bytes += sum([len(name) + len(value) + 4 for name, value in headers])
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._abort(HTTPError(FailureReason.PROTOCOL, "response headers over 64 KiB"))
+        parser = self.parser
+        status = parser.get_status_code()
+        if not 100 <= status <= 599:
+            self._abort(HTTPError(FailureReason.PROTOCOL, f"invalid status code {status}"))
+        if not parser.get_http_version().startswith("1."):
+            self._abort(HTTPError(FailureReason.PROTOCOL, "not an HTTP/1.x response"))
+        if 100 <= status < 200 and status != 101:
+            self.headers = []  # an interim answer: the real one follows
+            return
+        self.in_head = False
+        self.status = status
+        self.keep_alive = parser.should_keep_alive()
+        length = encoding = None
+        for name, value in headers:  # only three names matter here: compare lengths first
+            size = len(name)
+            if size == 14 or size == 16 or size == 17:
+                key = name.lower()
+                if key == b"content-length":
+                    length = value  # llhttp refuses a second one
+                elif key == b"transfer-encoding":
+                    encoding = value.strip() if encoding is None else encoding + b", " + value
+                elif key == b"content-encoding":
+                    self.coding = value.strip().lower()
+        if self.head_only or status in _NO_BODY_STATUS or status == 101:
+            self._complete()
+        elif encoding is not None:
+            if encoding.lower() != b"chunked":
+                text = encoding.decode("latin-1")
+                self._abort(
+                    HTTPError(FailureReason.PROTOCOL, f"unsupported transfer-encoding {text}")
+                )
+        elif length is not None:
+            size = int(length)  # llhttp has checked: digits only
+            if size > self.max_body:
+                self._abort(
+                    HTTPError(
+                        FailureReason.BODY,
+                        f"body of {size} bytes is over the {self.max_body} byte limit",
+                    )
+                )
+        else:
+            self.until_close = True
+            self.keep_alive = False
+
+    def on_body(self, body: bytes) -> None:
+        if self.done.done():
+            return  # the rest of a HEAD answer's declared body, never sent
+        self.body.append(body)
+        self.body_size += len(body)
+        if self.body_size > self.max_body:
+            self._abort(
+                HTTPError(FailureReason.BODY, f"body is over the {self.max_body} byte limit")
+            )
+
+    def on_message_complete(self) -> None:
+        if not self.in_head:
+            self._complete()
+
     # parsing
+    def _abort(self, exc: HTTPError) -> NoReturn:
+        self.error = exc
+        raise _Abort
+
     def _fail(self, exc: HTTPError) -> None:
         if not self.done.done():
             self.done.set_exception(exc)
         if self.transport is not None:
             self.transport.abort()
 
-    def _parse_head(self) -> None:
-        while not self.mode:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEAD_BYTES:
-                    raise HTTPError(FailureReason.PROTOCOL, "response headers over 64 KiB")
-                return
-            head = bytes(self.buffer[:end])
-            rest = bytes(self.buffer[end + 4 :])
-            self.buffer = bytearray()
-            status, headers = _parse_head(head)
-            if 100 <= status < 200 and status != 101:
-                self.buffer += rest  # an interim answer: the real one follows
-                continue
-            self.status, self.headers = status, headers
-            self._start_body(rest)
-
-    def _start_body(self, rest: bytes) -> None:
-        headers = self.headers
-        connection = headers.get("connection", "").lower()
-        self.keep_alive = connection != "close"
-        if self.head_only or self.status in _NO_BODY_STATUS or self.status == 101:
-            self.mode = "length"
-            self._complete()
-            return
-        encoding = headers.get("transfer-encoding", "").lower()
-        if encoding:
-            if encoding.split(",")[-1].strip() != "chunked":
-                raise HTTPError(FailureReason.PROTOCOL, f"unsupported transfer-encoding {encoding}")
-            self.mode = "chunked"
-        elif "content-length" in headers:
-            try:
-                length = int(headers["content-length"])
-            except ValueError:
-                raise HTTPError(FailureReason.PROTOCOL, "invalid content-length") from None
-            if length < 0:
-                raise HTTPError(FailureReason.PROTOCOL, "invalid content-length")
-            if length > self.max_body:
-                raise HTTPError(
-                    FailureReason.BODY,
-                    f"body of {length} bytes is over the {self.max_body} byte limit",
-                )
-            self.mode, self.remaining = "length", length
-            if length == 0:
-                self._complete()
-                return
-        else:
-            self.mode = "close"
-            self.keep_alive = False
-        if rest:
-            self._body(rest)
-
-    def _body(self, data: bytes) -> None:
-        if self.mode == "length":
-            take = data[: self.remaining]
-            self.body += take
-            self.remaining -= len(take)
-            if self.remaining == 0:
-                self._complete()
-        elif self.mode == "close":
-            self.body += data
-            self._check_size()
-        else:
-            self._chunked(data)
-
-    def _check_size(self) -> None:
-        if len(self.body) > self.max_body:
-            raise HTTPError(FailureReason.BODY, f"body is over the {self.max_body} byte limit")
-
-    def _chunked(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            if self.chunk_state == "data":
-                take = bytes(self.buffer[: self.remaining])
-                del self.buffer[: len(take)]
-                self.body += take
-                self.remaining -= len(take)
-                self._check_size()
-                if self.remaining:
-                    return
-                self.chunk_state = "crlf"
-            end = self.buffer.find(b"\r\n")
-            if end < 0:
-                if len(self.buffer) > 1024:
-                    raise HTTPError(FailureReason.PROTOCOL, "invalid chunked encoding")
-                return
-            line = bytes(self.buffer[:end])
-            del self.buffer[: end + 2]
-            self.overhead += end + 2
-            if self.overhead > MAX_CHUNK_OVERHEAD:
-                raise HTTPError(FailureReason.PROTOCOL, "chunked encoding overhead too large")
-            if self.chunk_state == "crlf":
-                if line:
-                    raise HTTPError(FailureReason.PROTOCOL, "invalid chunked encoding")
-                self.chunk_state = "size"
-            elif self.chunk_state == "size":
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise HTTPError(FailureReason.PROTOCOL, "invalid chunk size") from None
-                if size < 0:
-                    raise HTTPError(FailureReason.PROTOCOL, "invalid chunk size")
-                if size == 0:
-                    self.chunk_state = "trailer"
-                else:
-                    self.chunk_state, self.remaining = "data", size
-            elif not line:  # the empty line after the trailers
-                self._complete()
-                return
-
     def _complete(self) -> None:
         if self.done.done():
             return
         self.marks.done = time.perf_counter()
-        body = bytes(self.body)
-        coding = self.headers.get("content-encoding", "").lower()
-        if coding in ("gzip", "deflate", "x-gzip") and body:
+        body = b"".join(self.body)
+        if self.coding in (b"gzip", b"deflate", b"x-gzip") and body:
             try:
                 body = _decompress(body, self.max_body)
             except HTTPError as exc:
                 self._fail(exc)
                 return
         self.done.set_result(Response(self.status, self.headers, body))
+
+
+def _parser_error(exc: httptools.HttpParserError) -> HTTPError:
+    """Our message for what llhttp refused; its own words follow in parentheses."""
+    text = str(exc)
+    lower = text.lower()
+    if isinstance(exc, httptools.HttpParserInvalidStatusError):
+        message = "invalid status code"
+    elif "content-length" in lower:
+        message = "invalid content-length"
+    elif "chunk size" in lower:
+        message = "invalid chunk size"
+    elif "chunk" in lower:
+        message = "invalid chunked encoding"
+    elif "expected http/" in lower or "version" in lower:
+        message = "not an HTTP/1.x response"
+    elif "header" in lower:
+        message = "invalid response header line"
+    else:
+        message = "invalid HTTP response"
+    return HTTPError(FailureReason.PROTOCOL, f"{message} ({text})" if text else message)
 
 
 def _retrieve(future: asyncio.Future[Response]) -> None:
@@ -288,28 +316,6 @@ def _decompress(body: bytes, limit: int) -> bytes:
     return out
 
 
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-        raise HTTPError(FailureReason.PROTOCOL, "not an HTTP/1.x response")
-    try:
-        status = int(parts[1])
-    except ValueError:
-        raise HTTPError(FailureReason.PROTOCOL, "invalid status code") from None
-    if not 100 <= status <= 599:
-        raise HTTPError(FailureReason.PROTOCOL, f"invalid status code {status}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not name or name != name.strip():
-            raise HTTPError(FailureReason.PROTOCOL, "invalid response header line")
-        key = name.decode("latin-1").lower()
-        text = value.strip().decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return status, headers
-
-
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -320,7 +326,7 @@ def _is_ip(host: str) -> bool:
 
 @dataclass
 class ConnectionPool:
-    """Idle keep-alive connections by (scheme, host, port, TLS options)."""
+    """Idle keep-alive connections by (scheme, host, port, TLS context, server name)."""
 
     idle: dict[tuple[Any, ...], list[_Protocol]] = field(default_factory=dict)
     max_idle_per_key: int = 4
@@ -340,6 +346,13 @@ class ConnectionPool:
                 proto.transport.close()
             return
         stack.append(proto)
+
+    def close_tls(self) -> None:
+        """Close the idle connections made with a TLS context (they keep its old trust)."""
+        for key in [key for key in self.idle if key[3] is not None]:
+            for proto in self.idle.pop(key):
+                if proto.transport is not None:
+                    proto.transport.close()
 
     def close(self) -> None:
         for stack in self.idle.values():
@@ -446,7 +459,8 @@ async def request(
     retried once on a fresh one.
     """
     loop = asyncio.get_running_loop()
-    key = (url.scheme, url.hostname, url.port, id(ssl_ctx), server_hostname)
+    # The context itself, not its id: a context rebuilt after a reload may reuse a freed id.
+    key = (url.scheme, url.hostname, url.port, ssl_ctx, server_hostname)
     keep_alive = pool is not None
     payload = build_request(method, url, headers, body, keep_alive)
     for attempt in range(2):

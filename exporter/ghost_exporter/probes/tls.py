@@ -29,7 +29,10 @@ class TimedSSLObject(ssl.SSLObject):
 
 @lru_cache(maxsize=1024)
 def client_context(tls: TLSConfig) -> ssl.SSLContext:
-    """An SSL client context for ``tls``; cached, so targets sharing options share a context."""
+    """An SSL client context for ``tls``; cached, so targets sharing options share a context.
+
+    The cache is keyed by the options, not by the files' contents: ``clear_client_contexts``
+    (called on every config load) makes the next probes read the files again."""
     ctx = ssl.create_default_context(cafile=tls.ca_file)
     if tls.cert_file and tls.key_file:
         ctx.load_cert_chain(tls.cert_file, tls.key_file)
@@ -38,6 +41,11 @@ def client_context(tls: TLSConfig) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
     ctx.sslobject_class = TimedSSLObject
     return ctx
+
+
+def clear_client_contexts() -> None:
+    """Forget every cached client context; the next probe of each target builds a new one."""
+    client_context.cache_clear()
 
 
 def handshake_seconds(ssl_object: Any) -> float | None:

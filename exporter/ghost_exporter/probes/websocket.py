@@ -12,6 +12,7 @@ import aiohttp
 
 from ghost_exporter.config.schema import WebSocketProbe
 from ghost_exporter.probes.base import FailureReason, Health, ProbeResult, dotted_get
+from ghost_exporter.probes.context import WS_CLOSE_GRACE
 from ghost_exporter.probes.errors import classify
 from ghost_exporter.probes.tls import cert_expiry, client_context
 
@@ -91,7 +92,7 @@ def check_message(spec: WebSocketProbe, payload: str | bytes, result: ProbeResul
 
 
 class WebSocketProber:
-    """Connect, optionally send, wait for the first message, close cleanly."""
+    """Connect, optionally send, wait for the first message; then close in the background."""
 
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
         spec = target.spec
@@ -113,7 +114,7 @@ class WebSocketProber:
             max_msg_size=spec.max_message_bytes,
             autoping=True,
             heartbeat=None,
-            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=WS_CLOSE_GRACE),
             server_hostname=spec.tls_config.server_name,
         )
         connected = time.perf_counter()
@@ -144,4 +145,4 @@ class WebSocketProber:
                     FailureReason.PROTOCOL, f"connection closed before a message ({msg.type.name})"
                 )
         finally:
-            await ws.close()
+            ctx.close_websocket(ws)  # bounded and in the background: the verdict stands

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from aiohttp import web
 
-from tests.support import ThreadedServer, cli, require_tool, run_exporter, wait_until
+from tests.support import Running, ThreadedServer, cli, require_tool, run_exporter, wait_until
 
 
 def _targets_app() -> web.Application:
@@ -183,3 +185,82 @@ def test_check_exit_codes(targets: str, tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2
+
+
+class _RotatingServerTLS:
+    """A server TLS context whose certificate and trusted client CA can be swapped: each new
+    connection switches to the current context (in the SNI callback, which runs for every
+    handshake)."""
+
+    def __init__(self, server_ca: trustme.CA, client_ca: trustme.CA) -> None:
+        self.current = self.make(server_ca, client_ca)
+        self.context = self.make(server_ca, client_ca)
+        self.context.sni_callback = self._switch
+
+    @staticmethod
+    def make(server_ca: trustme.CA, client_ca: trustme.CA) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ca.issue_cert("127.0.0.1").configure_cert(ctx)
+        client_ca.configure_trust(ctx)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        return ctx
+
+    def _switch(self, ssl_object: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
+        ssl_object.context = self.current
+
+
+def _failure_reason(text: str) -> str | None:
+    match = re.search(r'^ghost_probe_failures_total{service="secure",reason="(\w+)"} 1', text, re.M)
+    return match.group(1) if match else None
+
+
+def _up_secure(text: str) -> str | None:
+    match = re.search(r'^ghost_service_up{service="secure"} (\S+)$', text, re.M)
+    return match.group(1) if match else None
+
+
+def _probe_up(exporter: Running) -> str | None:
+    return _up_secure(exporter.get("/probe?target=secure")[1])
+
+
+def test_reload_reads_rotated_ca_and_client_certificate(tmp_path: Path) -> None:
+    """The config text never changes: a reload alone makes the probes read ca_file, cert_file
+    and key_file again."""
+    server_ca_1, server_ca_2 = trustme.CA(), trustme.CA()
+    client_ca_1, client_ca_2 = trustme.CA(), trustme.CA()
+    ca_file, cert_file, key_file = (tmp_path / n for n in ("ca.pem", "client.pem", "key.pem"))
+
+    def client_files(client_ca: trustme.CA) -> None:
+        client = client_ca.issue_cert("ghost-exporter.test")
+        client.cert_chain_pems[0].write_to_path(str(cert_file))
+        client.private_key_pem.write_to_path(str(key_file))
+
+    server_ca_1.cert_pem.write_to_path(str(ca_file))
+    client_files(client_ca_1)
+    tls = _RotatingServerTLS(server_ca_1, client_ca_1)
+    config = tmp_path / "ghost.yml"
+    with ThreadedServer(_targets_app(), tls.context) as server:
+        config.write_text(
+            "defaults: {interval: 2s, timeout: 2s}\nservices:\n  - name: secure\n"
+            f"    http:\n      url: '{server.url}/health'\n      health_field: status\n"
+            f"      tls_config: {{ca_file: '{ca_file}', cert_file: '{cert_file}', "
+            f"key_file: '{key_file}'}}\n"
+        )
+        with run_exporter(config, tmp_path) as exporter:
+            assert _probe_up(exporter) == "1.0"
+
+            # The server now presents a certificate of CA 2; ca.pem is rotated to CA 2.
+            tls.current = tls.make(server_ca_2, client_ca_1)
+            server_ca_2.cert_pem.write_to_path(str(ca_file))
+            text = exporter.get("/probe?target=secure")[1]
+            assert _failure_reason(text) == "tls", text
+            assert exporter.post("/-/reload")[0] == 200
+            assert _probe_up(exporter) == "1.0"
+
+            # The server now trusts client CA 2 only; the client certificate and key rotate.
+            tls.current = tls.make(server_ca_2, client_ca_2)
+            client_files(client_ca_2)
+            assert _probe_up(exporter) == "0.0"
+            assert exporter.post("/-/reload")[0] == 200
+            assert _probe_up(exporter) == "1.0"
+            wait_until(lambda: _up_secure(exporter.get("/metrics")[1]) == "1.0")

@@ -278,3 +278,30 @@ async def test_https_with_unknown_ca_is_a_tls_failure(
     insecure = await probe(http(url, "      tls_config: {insecure_skip_verify: true}\n"))
     assert insecure.success, insecure.message
     assert insecure.cert_expiry is not None
+
+
+async def test_refresh_tls_drops_contexts_and_idle_tls_connections(
+    ctx: ProbeContext, serve: ServeFn, ca: trustme.CA, tmp_path: Path
+) -> None:
+    """What a config load does: the next probe builds a new client context (reading ca_file
+    again) and opens a new connection, even for a keep-alive target."""
+    url = await _https_server(serve, ca)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    target = target_from(
+        http(url, f"      keepalive: true\n      tls_config: {{ca_file: '{ca_file}'}}\n")
+    )
+    first = await run_probe(target, ctx)
+    reused = await run_probe(target, ctx)
+    assert first.success, first.message
+    assert reused.success, reused.message
+    assert "tls" in first.phases
+    assert "tls" not in reused.phases  # the idle connection was reused
+    trust_nobody = trustme.CA()
+    trust_nobody.cert_pem.write_to_path(str(ca_file))
+    cached = await run_probe(target, ctx)
+    assert cached.success, cached.message  # the cached context and connection: no file read
+    ctx.refresh_tls()
+    assert not ctx.pool.idle
+    fresh = await run_probe(target, ctx)
+    assert fresh.reason == FailureReason.TLS, fresh.message

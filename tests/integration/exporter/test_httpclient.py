@@ -12,6 +12,8 @@ import pytest
 from ghost_exporter.probes.base import FailureReason
 from ghost_exporter.probes.httpclient import ConnectionPool, HTTPError, Marks, Response, request
 
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 ServeRaw = Callable[[Handler], Awaitable[str]]
 
@@ -164,9 +166,71 @@ async def test_gzip_bomb_is_refused(serve_raw: ServeRaw) -> None:
         ),
         ((), FailureReason.PROTOCOL, "connection closed before any answer"),
         (
+            (b"HTTP/1.1 200 OK\r\n" + b"X-H: 0123456789\r\n" * 5000 + b"\r\nok",),
+            FailureReason.PROTOCOL,
+            "response headers over 64 KiB",
+        ),
+        (
+            (CHUNKED + b"1;a=" + b"b" * 200_000,),
+            FailureReason.PROTOCOL,
+            "chunked encoding overhead too large",
+        ),
+        (
+            (CHUNKED + b"0\r\n" + b"X-Trailer: 1\r\n" * 20_000,),
+            FailureReason.PROTOCOL,
+            "chunked encoding overhead too large",
+        ),
+        (
             (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",),
             FailureReason.PROTOCOL,
             "invalid content-length",
+        ),
+        (
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 1_0\r\n\r\n0123456789",),
+            FailureReason.PROTOCOL,
+            "invalid content-length",
+        ),
+        (
+            (b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",),
+            FailureReason.PROTOCOL,
+            "invalid content-length",
+        ),
+        ((CHUNKED + b"0x5\r\nhello\r\n0\r\n\r\n",), FailureReason.PROTOCOL, "invalid chunk size"),
+        ((CHUNKED + b"0_5\r\nhello\r\n0\r\n\r\n",), FailureReason.PROTOCOL, "invalid chunk size"),
+        (
+            (CHUNKED + b"5;\r\nhello\r\n0\r\n\r\n",),
+            FailureReason.PROTOCOL,
+            "invalid chunked encoding",
+        ),
+        (
+            (b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok",),
+            FailureReason.PROTOCOL,
+            "invalid response header line",
+        ),
+        (
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",),
+            FailureReason.PROTOCOL,
+            "invalid content-length",
+        ),
+        (
+            (CHUNKED[:-2] + b"Content-Length: 5\r\n\r\nhello",),
+            FailureReason.PROTOCOL,
+            "invalid content-length",
+        ),
+        (
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc",),
+            FailureReason.PROTOCOL,
+            "unsupported transfer-encoding gzip",
+        ),
+        (
+            (b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok",),
+            FailureReason.PROTOCOL,
+            "not an HTTP/1.x response",
+        ),
+        (
+            (b"HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok",),
+            FailureReason.PROTOCOL,
+            "invalid status code 99",
         ),
     ],
 )

@@ -14,7 +14,7 @@ from ghost_exporter.config import parse_config
 from ghost_exporter.probes import FailureReason, Health, ProbeContext
 from ghost_exporter.runner import run_probe
 from tests.conftest import ServeFn
-from tests.integration.exporter.conftest import ProbeFn
+from tests.integration.exporter.conftest import ProbeFn, target_from
 
 
 def _ws_app() -> web.Application:
@@ -131,6 +131,46 @@ async def test_refused_upgrade(probe: ProbeFn, ws_base: str) -> None:
     result = await probe(ws(f"{ws_base}/refuse"))
     assert result.reason == FailureReason.STATUS
     assert "403" in result.message
+
+
+async def test_push_only_feed_that_never_answers_the_close(
+    ctx: ProbeContext, serve: ServeFn
+) -> None:
+    """A feed that pushes every 200 ms and never reads never answers the close handshake: the
+    verdict (up, with the message lag) stands, and the connection is dropped afterwards."""
+    connected = asyncio.Event()
+    dropped = asyncio.Event()
+
+    async def push_only(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        connected.set()
+        try:
+            while True:  # never calls receive(), so the client's close frame stays unread
+                await ws.send_str(json.dumps({"ts": time.time()}))
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass
+        finally:
+            dropped.set()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/push", push_only)
+    url = (await serve(app)).replace("http://", "ws://")
+    target = target_from(ws(f"{url}/push", "      timestamp_field: ts\n"), timeout="1s")
+    result = await run_probe(target, ctx)
+    assert result.success, result.message
+    assert result.reason is None
+    assert result.health == Health.HEALTHY
+    assert result.message_lag is not None
+    assert -1 < result.message_lag < 1
+    assert connected.is_set()
+    await asyncio.wait_for(dropped.wait(), 10)  # the server sees the connection go
+    await ctx.wait_closing()
+    connector = ctx.websocket.connector
+    assert connector is not None
+    assert not connector._acquired  # no WebSocket connection left open in the client session
 
 
 @pytest.fixture

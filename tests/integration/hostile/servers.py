@@ -457,6 +457,7 @@ async def _serve_app(
 
 
 async def _start(loop_thread: LoopThread, directory: Path) -> Hostile:
+    _bomb()  # built now: built at the first request, it would stall every peer of this loop
     ca = trustme.CA()
     ca_file = directory / "hostile-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
