@@ -84,27 +84,20 @@ def alertmanager_config(run_dir: Path, base_port: int, remediate_port: int) -> P
 
 
 def prometheus_config(run_dir: Path, exporter_port: int, remediate_port: int) -> Path:
-    """prometheus/prometheus.yml plus a ``ghost-remediate`` job scraping ghost-remediate, so that
-    its metrics (GhostRemediationFailing, the Remediations panel) are there too."""
+    """prometheus/prometheus.yml with the exporter's and ghost-remediate's ports of this stack."""
     source = ROOT / "prometheus" / "prometheus.yml"
     config = yaml.safe_load(source.read_text())
     config["rule_files"] = [str(source.parent / pattern) for pattern in config["rule_files"]]
+    moved = {
+        f"127.0.0.1:{DEFAULT_EXPORTER_PORT}": f"127.0.0.1:{exporter_port}",
+        f"127.0.0.1:{DEFAULT_REMEDIATE_PORT}": f"127.0.0.1:{remediate_port}",
+    }
     for job in config["scrape_configs"]:
         for static in job.get("static_configs", []):
-            static["targets"] = [
-                f"127.0.0.1:{exporter_port}" if t == f"127.0.0.1:{DEFAULT_EXPORTER_PORT}" else t
-                for t in static["targets"]
-            ]
-    config["scrape_configs"].append(
-        {
-            "job_name": "ghost-remediate",
-            "static_configs": [{"targets": [f"127.0.0.1:{remediate_port}"]}],
-        }
-    )
+            static["targets"] = [moved.get(t, t) for t in static["targets"]]
     path = run_dir / "prometheus.yml"
     path.write_text(
-        f"# Written by `make stack` from {source}, with a ghost-remediate job.\n"
-        + yaml.safe_dump(config, sort_keys=False)
+        f"# Written by `make stack` from {source}.\n" + yaml.safe_dump(config, sort_keys=False)
     )
     return path
 

@@ -70,6 +70,12 @@ def test_scrape_probe_reload_and_shutdown(targets: str, tmp_path: Path) -> None:
         assert status == 200
         assert _up(probed, "alpha") == "1.0"
         assert 'service="beta"' not in probed
+        # The counters of /probe answers accumulate over requests, as those of /metrics do.
+        assert 'ghost_probes_total{service="alpha",tier="core"} 1.0' in probed
+        assert 'ghost_probe_duration_seconds_count{service="alpha",tier="core"} 1.0' in probed
+        probed = exporter.get("/probe?target=alpha")[1]
+        assert 'ghost_probes_total{service="alpha",tier="core"} 2.0' in probed
+        assert 'ghost_probe_duration_seconds_count{service="alpha",tier="core"} 2.0' in probed
         assert exporter.get(f"/probe?target={targets}/health")[0] == 404
         assert exporter.get("/probe?target=nope")[0] == 404
         assert exporter.get("/probe")[0] == 400
