@@ -607,7 +607,7 @@ class RuleBuilder:
                 "warning",
                 "ghost_exporter_config_last_reload_successful == 0",
                 reload.duration("for"),
-                "ghost-exporter could not reload its configuration.",
+                "The ghost exporter could not reload its configuration.",
                 "The last configuration reload of {{ $labels.instance }} failed "
                 f"more than {reload.duration('for')} ago; it keeps probing with its previous "
                 "configuration.",
@@ -625,7 +625,7 @@ class RuleBuilder:
                     f") > {_seconds(p99_above)}",
                 ),
                 saturated.duration("for"),
-                "ghost-exporter starts its probes late.",
+                "The ghost exporter starts its probes late.",
                 "The 99th percentile scheduler lag of {{ $labels.instance }} over the last "
                 f"{window} is {{{{ $value | humanizeDuration }}}}, above {p99_above}: probes "
                 "start late and their results age.",
