@@ -112,7 +112,12 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
     children = [
         Child(
             "ghost-demo",
-            [_script("ghost-demo"), f"--base-port={base}", f"--port-file={run_dir / 'demo.json'}"],
+            [
+                _script("ghost-demo"),
+                f"--base-port={base}",
+                f"--port-file={run_dir / 'demo.json'}",
+                f"--stress-url=http://127.0.0.1:{stress_port}",
+            ],
             logs / "ghost-demo.log",
         ),
         Child(
@@ -122,7 +127,10 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
                 "daemon",
                 "--rate=2/s",
                 "--duration=200ms-900ms",
-                "--failure-rate=0.05",
+                # Well inside the 99 % patch-success objective (a 0.2x burn): the demo stays
+                # green until a fault is injected (the `failing` fault of stress, --control).
+                "--failure-rate=0.002",
+                "--control",
                 f"--listen=127.0.0.1:{stress_port}",
                 f"--report-to={status_api}/api/patches",
             ],
@@ -215,6 +223,9 @@ def _banner(args: argparse.Namespace, run_dir: Path) -> str:
         "Inject a fault (modes: healthy degraded unhealthy down slow stale error):",
         f'  curl -X POST 127.0.0.1:{control}/-/fault/dual-monitor -d \'{{"mode": "unhealthy"}}\'',
         f"  curl -X DELETE 127.0.0.1:{control}/-/fault/dual-monitor",
+        "Make the stress daemon fail half its patches for 5 minutes (a patch-failure burst):",
+        f'  curl -X POST 127.0.0.1:{control}/-/fault/stress -d \'{{"mode": "failing"}}\'',
+        f"  curl -X DELETE 127.0.0.1:{control}/-/fault/stress",
     ]
     if args.with_prometheus:
         lines += [
