@@ -51,8 +51,11 @@ WARNING = "ghost-warning"
 #: Alertmanager timings for the test; routes, matchers and inhibitions stay those of the file.
 AM_TIMINGS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
 #: A healthy daemon: enough finished patches per 10 s window for the success-ratio alert.
-STRESS_HEALTHY = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0")
-STRESS_FAILING = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0.5")
+#: --control: the demo's `failing` fault of stress (a patch-failure burst) goes through the
+#: daemon's /-/failure-rate.
+STRESS_HEALTHY = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0", "--control")
+#: The burst of the `failing` fault: half the patches, for longer than any case waits.
+BURST = {"mode": "failing", "failure_rate": 0.5, "for": "5m"}
 #: Probe timings: every target each second, except dual-monitor, whose slow answers (1.2 s,
 #: ghost-demo --slow-delay) must finish within its timeout to count as slow rather than failed.
 EXPORTER_DEFAULTS = {"interval": "1s", "timeout": "800ms"}
@@ -81,9 +84,9 @@ class AlertStack:
     def alerts_url(self) -> str:
         return f"http://127.0.0.1:{self.demo['status-api']}/api/alerts"
 
-    def fault(self, service: str, mode: str) -> None:
+    def fault(self, service: str, mode: str, **extra: object) -> None:
         url = f"http://127.0.0.1:{self.demo['control']}/-/fault/{service}"
-        answer = request_json("POST", url, {"mode": mode})
+        answer = request_json("POST", url, {"mode": mode, **extra})
         assert answer.get("mode") == mode, answer
 
     def heal(self, service: str) -> None:
@@ -134,8 +137,14 @@ def alert_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertStack
         require_tool(tool)
     tmp = tmp_path_factory.mktemp("alerts")
     with ExitStack() as stack:
-        demo = start_demo(stack, tmp, "--telemetry-interval=200ms", f"--slow-delay={SLOW_DELAY}")
         stress = StressDaemon(stack, tmp)
+        demo = start_demo(
+            stack,
+            tmp,
+            "--telemetry-interval=200ms",
+            f"--slow-delay={SLOW_DELAY}",
+            f"--stress-url=http://127.0.0.1:{stress.port}",
+        )
         stress.run(*STRESS_HEALTHY)
         config = exporter_config(
             tmp / "ghost.yml", demo, stress.port, EXPORTER_DEFAULTS, EXPORTER_OVERRIDES
@@ -222,14 +231,14 @@ CASES = [
         lambda s: s.fault("telemetry-api", "stale"),
         lambda s: s.heal("telemetry-api"),
     ),
-    # A new daemon instance (a counter reset) where half the patches fail.
+    # The demo's patch-failure burst: the daemon fails half its patches until healed.
     Case(
         "failing patches",
         "GhostPatchSuccessRateLow",
         "stress",
         CRITICAL,
-        lambda s: s.run_stress(STRESS_FAILING),
-        lambda s: s.run_stress(STRESS_HEALTHY),
+        lambda s: s.fault("stress", "failing", **{k: v for k, v in BURST.items() if k != "mode"}),
+        lambda s: s.heal("stress"),
     ),
     Case(
         "daemon stopped",
