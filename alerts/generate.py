@@ -263,6 +263,7 @@ class Slo:
     objective: Decimal
     what: str  # "availability" or "patch success"
     summary: str
+    selector: str = ""  # label matchers on the error-ratio series, e.g. {daemon="stress"}
 
 
 def _block(*lines: str) -> str:
@@ -607,7 +608,7 @@ class RuleBuilder:
                 "warning",
                 "ghost_exporter_config_last_reload_successful == 0",
                 reload.duration("for"),
-                "ghost-exporter could not reload its configuration.",
+                "The ghost exporter could not reload its configuration.",
                 "The last configuration reload of {{ $labels.instance }} failed "
                 f"more than {reload.duration('for')} ago; it keeps probing with its previous "
                 "configuration.",
@@ -625,7 +626,7 @@ class RuleBuilder:
                     f") > {_seconds(p99_above)}",
                 ),
                 saturated.duration("for"),
-                "ghost-exporter starts its probes late.",
+                "The ghost exporter starts its probes late.",
                 "The 99th percentile scheduler lag of {{ $labels.instance }} over the last "
                 f"{window} is {{{{ $value | humanizeDuration }}}}, above {p99_above}: probes "
                 "start late and their results age.",
@@ -662,14 +663,7 @@ class RuleBuilder:
                 what="availability",
                 summary="A ghost service burns its availability error budget too fast.",
             ),
-            Slo(
-                alert="GhostPatchErrorBudgetBurn",
-                record="ghost:patch_error_ratio",
-                label="daemon",
-                objective=self.slo.fraction("patch_success"),
-                what="patch success",
-                summary="A ghost daemon burns its patch success error budget too fast.",
-            ),
+            *self._patch_slos(),
         )
         burn_rates = self.slo.section("burn_rates")
         names = list(self.windows)
@@ -692,6 +686,35 @@ class RuleBuilder:
             for severity, for_, windows in tiers
         ]
 
+    def _patch_slos(self) -> list[Slo]:
+        """The default patch-success objective, and one per daemon listed in
+        ``patch_success_by_daemon`` (the default's rules leave those daemons out)."""
+        overrides = self.slo.section("patch_success_by_daemon")
+        daemons = sorted(overrides.names())
+        for daemon in daemons:
+            if _DAEMON_NAME.fullmatch(daemon) is None:
+                raise ConfigError(
+                    f"{overrides._where(daemon)}: not a daemon name (letters, digits, _ and -)"
+                )
+
+        def slo(objective: Decimal, selector: str) -> Slo:
+            return Slo(
+                alert="GhostPatchErrorBudgetBurn",
+                record="ghost:patch_error_ratio",
+                label="daemon",
+                objective=objective,
+                what="patch success",
+                summary="A ghost daemon burns its patch success error budget too fast.",
+                selector=selector,
+            )
+
+        default = self.slo.fraction("patch_success")
+        if not daemons:
+            return [slo(default, "")]
+        return [slo(default, f'{{daemon!~"{"|".join(daemons)}"}}')] + [
+            slo(overrides.fraction(daemon), f'{{daemon="{daemon}"}}') for daemon in daemons
+        ]
+
     def _burn_alert(self, slo: Slo, severity: str, for_: str, windows: list[BurnWindow]) -> Rule:
         budget = 1 - slo.objective
         branches = []
@@ -701,9 +724,9 @@ class RuleBuilder:
             branches.append(
                 _block(
                     "(",
-                    f"  {slo.record}:rate{window.long} > {threshold}",
+                    f"  {slo.record}:rate{window.long}{slo.selector} > {threshold}",
                     "  and",
-                    f"  {slo.record}:rate{window.short} > {threshold}",
+                    f"  {slo.record}:rate{window.short}{slo.selector} > {threshold}",
                     ")",
                 )
             )
@@ -745,6 +768,10 @@ class RuleBuilder:
                 f"{window}: {{{{ $value | humanize }}}}. The service needs a person.",
             )
         ]
+
+
+#: A daemon name in a label matcher of the generated rules (no regex or string escaping needed).
+_DAEMON_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _ratio(part: str, total: str, by: str) -> str:

@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how old telemetry timestamps are in the stale fault mode (default 60s)",
     )
     parser.add_argument(
+        "--stress-url",
+        default=None,
+        metavar="URL",
+        help="a ghost-stress daemon started with --control (e.g. http://127.0.0.1:8790): "
+        'POST /-/fault/stress {"mode": "failing"} makes it fail patches for a while',
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -103,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> DemoSettings:
     if args.base_port and args.base_port + 10 > 65535 and args.control_port is None:
         parser.error("--base-port leaves no room for the control port (base + 10); lower it")
+    if args.stress_url is not None and not args.stress_url.startswith(("http://", "https://")):
+        parser.error("--stress-url must be an http:// or https:// URL")
     return DemoSettings(
         host=args.host,
         base_port=args.base_port,
@@ -110,6 +119,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         telemetry_interval=args.telemetry_interval,
         slow_delay=args.slow_delay,
         stale_age=args.stale_age,
+        stress_url=args.stress_url,
     )
 
 

@@ -41,6 +41,7 @@ class DemoSettings:
     telemetry_interval: float = 1.0
     slow_delay: float = 10.0
     stale_age: float = 60.0
+    stress_url: str | None = None  # a ghost-stress daemon with --control: the `failing` fault
 
     def port(self, name: str) -> int:
         if name == CONTROL and self.control_port is not None:
@@ -80,7 +81,9 @@ class Demo:
         try:
             for service in self.services.values():
                 await service.start()
-            app = control.create_app(self.services, self.settings.slow_delay)
+            app = control.create_app(
+                self.services, self.settings.slow_delay, self.settings.stress_url
+            )
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
             await runner.setup()
             self._control = runner

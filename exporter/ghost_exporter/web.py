@@ -11,13 +11,17 @@ from aiohttp import web
 from prometheus_client import generate_latest
 
 from ghost_exporter import __version__
-from ghost_exporter.config import Config
+from ghost_exporter.config import Config, Target
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.exposition import CONTENT_TYPE, TargetText, render
 from ghost_exporter.samples import TargetState
 from ghost_exporter.webconfig import WebConfig, apply_web_config
 
 EXPORTER = web.AppKey("exporter", Exporter)
+#: The counters and histograms of /probe answers, per configured target name: cumulative across
+#: /probe requests, like those of /metrics, so that rate() and the rules built on it (error
+#: ratios, latency percentiles) work the same when Prometheus scrapes /probe.
+PROBE_STATES = web.AppKey("probe_states", dict[str, TargetState])
 #: Seconds kept free of Prometheus's scrape timeout for rendering and transfer.
 SCRAPE_TIMEOUT_MARGIN = 0.5
 
@@ -60,10 +64,24 @@ async def probe(request: web.Request) -> web.Response:
     if target is None:
         raise web.HTTPNotFound(text="unknown target: only configured target names can be probed\n")
     result = await exporter.probe_now(target, _timeout(request, target.timeout))
-    state = TargetState(target)
+    state = _probe_state(request.app, exporter, target)
     state.observe(result)
     text = render([TargetText(state).render(state)])
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _probe_state(app: web.Application, exporter: Exporter, target: Target) -> TargetState:
+    """The /probe state of ``target``: kept while the name stays configured with the same kind
+    (a reload keeps the counters, as in /metrics); names no longer configured are dropped."""
+    states = app[PROBE_STATES]
+    state = states.get(target.name)
+    if state is None or state.target.kind != target.kind:
+        if len(states) >= 2 * max(1, len(exporter.config.targets if exporter.config else ())):
+            for name in [n for n in states if exporter.target(n) is None]:
+                del states[name]
+        state = states[target.name] = TargetState(target)
+    state.target = target
+    return state
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -128,6 +146,7 @@ def create_app(
     auth, rate limiting and response headers (TLS is the listener's)."""
     app = web.Application()
     app[EXPORTER] = exporter
+    app[PROBE_STATES] = {}
     if web_config is not None:
         apply_web_config(app, web_config)
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
 from ghost_exporter.config.schema import TLSConfig
-from ghost_exporter.config.validate import validate_document
+from ghost_exporter.config.validate import Staged, validate_staged
 
 from . import schema
 from .templates import DEFAULT_PATTERN, Template, parse
@@ -162,12 +162,16 @@ def _url_placeholders_after_host(template: Template) -> bool:
     return bool(parts.netloc) and (parts.path.startswith("/") or "?" in prefix)
 
 
-def _cross_checks(doc: LoadedDocument, parsed: schema.ConfigFile) -> list[ErrorDetail]:
+def _cross_checks(doc: LoadedDocument, staged: Staged[schema.ConfigFile]) -> list[ErrorDetail]:
+    """Checks across keys, over every part that validated (a bad rule hides nothing)."""
     checks = _Checks(doc)
-    if not parsed.rules:
+    if staged.fields.get("rules") == []:
         checks.add(("rules",), "needs at least one rule")
+    # The verify section when it validated (None: absent); unknown when it did not.
+    verify_known = "verify" in staged.fields
     seen: dict[str, int] = {}
-    for index, rule in enumerate(parsed.rules):
+    rule: schema.Rule
+    for index, rule in staged.entries("rules"):
         path: tuple[str | int, ...] = ("rules", index)
         if rule.name in seen:
             checks.add(
@@ -201,7 +205,7 @@ def _cross_checks(doc: LoadedDocument, parsed: schema.ConfigFile) -> list[ErrorD
                     url_path,
                     "the path holds a '.' or '..' segment: write the path the request should go to",
                 )
-        if rule.verify and parsed.verify is None:
+        if rule.verify and verify_known and staged.fields["verify"] is None:
             checks.add(
                 (*path, "verify"),
                 "verifying needs the top-level verify section (probe_url), or set verify: false",
@@ -324,11 +328,11 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
 
 def parse_document(doc: LoadedDocument, base_dir: Path) -> Config:
     """Validate loaded YAML into a Config, or raise ConfigError with every problem."""
-    parsed = validate_document(doc, schema.ConfigFile)
-    details = _cross_checks(doc, parsed)
-    if details:
+    staged = validate_staged(doc, schema.ConfigFile)
+    details = staged.details + _cross_checks(doc, staged)
+    if details or staged.model is None:
         raise ConfigError(details)
-    return _build(doc, parsed, base_dir)
+    return _build(doc, staged.model, base_dir)
 
 
 def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:

@@ -249,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="patches started per second: R/s, R/m or a plain number per second (default 5/s)",
     )
+    daemon.add_argument(
+        "--control",
+        action="store_true",
+        help="accept GET/POST/DELETE /-/failure-rate on the status API: a burst of failing "
+        "simulated patches for a while (at most 1h), for demos and tests; off by default",
+    )
     _add_common(daemon, concurrency=16, listen=DAEMON_LISTEN, listen_help="default 127.0.0.1:8790")
     return parser
 
@@ -265,6 +271,9 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error("--log-dir needs --command (simulated patches print nothing)")
     if args.port_file is not None and args.listen is None:
         parser.error("--port-file needs --listen")
+    control = getattr(args, "control", False)
+    if control and (args.listen is None or args.command is not None):
+        parser.error("--control needs --listen and simulated patches (no --command)")
     return Settings(
         mode=args.mode,
         patches=getattr(args, "patches", 0),
@@ -292,6 +301,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         json=args.json,
         min_success_rate=getattr(args, "min_success_rate", 0.0),
         linger=getattr(args, "linger", 0.0),
+        control=control,
     )
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from .accounting import Accounting
 from .api import create_app
 from .command import CommandPatches
+from .control import FailureControl, add_routes
 from .executor import Executor
 from .patches import SimulatedPatches, Workload
 from .progress import show_progress
@@ -72,7 +73,8 @@ def build_workload(settings: Settings) -> Workload:
 async def _main(settings: Settings) -> int:
     use_pidfd_child_watcher()
     accounting = Accounting(settings.name, event_buffer=settings.event_buffer)
-    executor = Executor(accounting, build_workload(settings))
+    workload = build_workload(settings)
+    executor = Executor(accounting, workload)
     reporter = _reporter(settings)
     runner: web.AppRunner | None = None
     interrupted: list[int] = []
@@ -95,6 +97,8 @@ async def _main(settings: Settings) -> int:
             await reporter.start()
         if settings.listen is not None:
             app = create_app(accounting, executor=executor, reporter=reporter)
+            if settings.control and isinstance(workload, SimulatedPatches):
+                add_routes(app, FailureControl(workload))
             runner = await _start_api(app, settings.listen, settings.port_file)
         await _run_load(settings, accounting, executor)
         if reporter is not None:

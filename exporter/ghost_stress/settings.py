@@ -37,3 +37,5 @@ class Settings:
     json: bool
     min_success_rate: float
     linger: float
+    #: daemon --control: /-/failure-rate changes the failure rate for a while (control.py)
+    control: bool = False

@@ -44,6 +44,8 @@ class Board:
             dashboard_builder.Dashboard(title)
             .uid(uid)
             .description(description)
+            # Provisioned from files (allowUiUpdates: false): changes belong in the code.
+            .readonly()
             .tags([TAG])
             .timezone("browser")
             .time("now-1h", "now")

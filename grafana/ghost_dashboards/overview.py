@@ -265,7 +265,8 @@ def _exporter(board: Board) -> None:
     board.add(
         stat_panel(
             "Exporter scrape up",
-            "Whether Prometheus scraped each exporter instance (up).",
+            "Whether Prometheus scraped each exporter instance (up); in /probe mode also each "
+            "/probe scrape, whose instance is the target's name.",
             [Query(selector("up", JOB), "{{instance}}", instant=True)],
             unit="none",
             steps=[(None, "red"), (1, "green")],

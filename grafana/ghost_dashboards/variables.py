@@ -48,9 +48,16 @@ def _label_values(
     return variable
 
 
+#: Series that name every job of a ghost exporter in either way of scraping it: /metrics carries
+#: the build info (and, in the scheduled mode, every target's series); /probe answers carry only
+#: the probed target's series, under the job of the /probe scrape (prometheus-probe.yml).
+JOB_SERIES = ("ghost_exporter_build_info", "ghost_service_up", "ghost_daemon_up")
+
+
 def job_variable() -> dashboard_builder.QueryVariable:
-    """Prometheus jobs scraping a ghost exporter."""
-    return _label_values("job", "Job", "label_values(ghost_exporter_build_info, job)", multi=True)
+    """Prometheus jobs scraping a ghost exporter's /metrics or its /probe endpoint."""
+    series = "|".join(JOB_SERIES)
+    return _label_values("job", "Job", f'label_values({{__name__=~"{series}"}}, job)', multi=True)
 
 
 def service_variable(*, multi: bool) -> dashboard_builder.QueryVariable:

@@ -25,6 +25,15 @@ import yaml
 
 from tests.support import ROOT, cli, free_port, require_tool, stop_process, wait_for_file
 
+#: How Prometheus reads the exporter, each from its shipped config: "scrape" scrapes /metrics
+#: (prometheus/prometheus.yml), "probe" scrapes /probe?target=NAME for every configured name and
+#: only the exporter's own families from /metrics (prometheus/prometheus-probe.yml).
+MODES = ("scrape", "probe")
+SHIPPED_CONFIGS = {"scrape": "prometheus.yml", "probe": "prometheus-probe.yml"}
+#: The exporter's and ghost-remediate's addresses in the shipped configs.
+SHIPPED_EXPORTER = "127.0.0.1:9798"
+SHIPPED_REMEDIATE = "127.0.0.1:9799"
+
 #: The demo's default ports in examples/ghost.yml, by the name ghost-demo's port file gives them.
 EXAMPLE_PORTS = {8787: "dual-monitor", 8788: "telemetry-api", 8789: "status-api"}
 EXAMPLE_DAEMON_PORT = 8790
@@ -197,35 +206,67 @@ def fast_rules(out: Path) -> list[Path]:
     return rules
 
 
+def scrape_configs(
+    mode: str, exporter_address: str, probe_interval: str | None = None
+) -> list[dict[str, Any]]:
+    """The scrape jobs of the shipped config of ``mode``, pointed at this run's exporter.
+
+    Job names, paths and relabelling stay those of the file; the jobs' own intervals go (the
+    test's global one applies), or, for /probe jobs, become ``probe_interval`` (interval and
+    timeout: the scrape timeout caps the probe's). The ghost-remediate job goes: these stacks
+    have none.
+    """
+    source = ROOT / "prometheus" / SHIPPED_CONFIGS[mode]
+    shipped = yaml.safe_load(source.read_text(encoding="utf-8"))
+    jobs = []
+    for job in shipped["scrape_configs"]:
+        if any(SHIPPED_REMEDIATE in s.get("targets", []) for s in job.get("static_configs", [])):
+            continue
+        text = json.dumps(job)
+        assert SHIPPED_EXPORTER in text, f"{source}: job {job['job_name']} not on the exporter"
+        moved: dict[str, Any] = json.loads(text.replace(SHIPPED_EXPORTER, exporter_address))
+        moved.pop("scrape_interval", None)
+        moved.pop("scrape_timeout", None)
+        if moved.get("metrics_path") == "/probe" and probe_interval is not None:
+            moved["scrape_interval"] = moved["scrape_timeout"] = probe_interval
+        jobs.append(moved)
+    return jobs
+
+
 def start_prometheus(
     stack: ExitStack,
     tmp: Path,
     rule_files: Sequence[Path],
     exporter_address: str,
     alertmanager_address: str | None = None,
+    mode: str = "scrape",
+    probe_interval: str | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """Prometheus scraping the exporter as job `ghost` every second, evaluating every second."""
+    """Prometheus reading the exporter as the shipped config of ``mode`` does, every second,
+    evaluating every second; its alerts carry the label ``scrape_mode`` (an external label)."""
     config: dict[str, Any] = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "global": {
+            "scrape_interval": "1s",
+            "evaluation_interval": "1s",
+            "external_labels": {"scrape_mode": mode},
+        },
         "rule_files": [str(path) for path in rule_files],
-        "scrape_configs": [
-            {"job_name": "ghost", "static_configs": [{"targets": [exporter_address]}]}
-        ],
+        "scrape_configs": scrape_configs(mode, exporter_address, probe_interval),
     }
     if alertmanager_address is not None:
         config["alerting"] = {
             "alertmanagers": [{"static_configs": [{"targets": [alertmanager_address]}]}]
         }
-    config_file = tmp / "prometheus.yml"
+    config_file = tmp / f"prometheus-{mode}.yml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     port = free_port()
-    log = tmp / "prometheus.log"
+    log = tmp / f"prometheus-{mode}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 require_tool("prometheus"),
                 f"--config.file={config_file}",
-                f"--storage.tsdb.path={tmp / 'prometheus-data'}",
+                f"--storage.tsdb.path={tmp / f'prometheus-data-{mode}'}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 # Firing alerts go to Alertmanager again every second, resolved ones at once.
                 "--rules.alert.resend-delay=1s",

@@ -1,11 +1,15 @@
 """Every demo fault reaches the right webhook receiver as the right alert, through the real stack.
 
-One stack for the module: ghost-demo, a ghost-stress daemon, ghost-exporter, Prometheus with the
-rules of the `fast` profile (alerts/generate.py --profile fast) and Alertmanager with the routes
-and inhibitions of alerts/alertmanager.yml (only its timings and webhook addresses changed),
-whose webhooks post to the demo status-api. Each case injects one fault, waits for the firing
-notification of the expected alert at the expected receiver, heals, and waits for its resolved
-notification; the timings are printed at the end of the run (tests/e2e/conftest.py).
+One stack for the module: ghost-demo, a ghost-stress daemon, ghost-exporter, two Prometheus
+servers with the rules of the `fast` profile (alerts/generate.py --profile fast), one per way of
+reading the exporter (tests/e2e/stack.py MODES: its /metrics, or /probe for every configured
+name as prometheus/prometheus-probe.yml does; each server's alerts carry its mode as the label
+``scrape_mode``), and Alertmanager with the routes and inhibitions of alerts/alertmanager.yml
+(only its timings and webhook addresses changed), whose webhooks post to the demo status-api.
+Each case injects one fault, waits for the firing notification of the expected alert at the
+expected receiver from both servers, heals, and waits for both resolved notifications; the
+timings are printed at the end of the run (tests/e2e/conftest.py). Both modes share each fault,
+so the second mode costs a Prometheus process, not a second run of the cases.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import yaml
 from tests.support import ROOT, require_tool
 
 from .stack import (
+    MODES,
     Exporter,
     StressDaemon,
     alertmanager_config,
@@ -46,13 +51,19 @@ WARNING = "ghost-warning"
 #: Alertmanager timings for the test; routes, matchers and inhibitions stay those of the file.
 AM_TIMINGS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
 #: A healthy daemon: enough finished patches per 10 s window for the success-ratio alert.
-STRESS_HEALTHY = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0")
-STRESS_FAILING = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0.5")
+#: --control: the demo's `failing` fault of stress (a patch-failure burst) goes through the
+#: daemon's /-/failure-rate.
+STRESS_HEALTHY = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0", "--control")
+#: The burst of the `failing` fault: half the patches, for longer than any case waits.
+BURST = {"mode": "failing", "failure_rate": 0.5, "for": "5m"}
 #: Probe timings: every target each second, except dual-monitor, whose slow answers (1.2 s,
 #: ghost-demo --slow-delay) must finish within its timeout to count as slow rather than failed.
 EXPORTER_DEFAULTS = {"interval": "1s", "timeout": "800ms"}
 EXPORTER_OVERRIDES = {"dual-monitor": {"interval": "2s", "timeout": "2s"}}
 SLOW_DELAY = "1.2s"
+#: In /probe mode Prometheus's scrape is the probe, and its timeout caps the probe's: every 2 s
+#: with a 2 s timeout, so that dual-monitor's slow answers still finish (see EXPORTER_OVERRIDES).
+PROBE_INTERVAL = "2s"
 #: Alerts that hold back the warnings of their service (alerts/alertmanager.yml).
 INHIBITORS = ("GhostServiceDown", "GhostDaemonDown")
 #: Longest wait for each step of a case; the steps take about 10 s.
@@ -64,7 +75,7 @@ class AlertStack:
     demo: dict[str, int]
     stress: StressDaemon
     exporter: Exporter
-    prometheus: str
+    prometheus: dict[str, str]  # mode -> base URL
     alertmanager: str
     alertmanager_config: Path
     services: tuple[str, ...]
@@ -73,9 +84,9 @@ class AlertStack:
     def alerts_url(self) -> str:
         return f"http://127.0.0.1:{self.demo['status-api']}/api/alerts"
 
-    def fault(self, service: str, mode: str) -> None:
+    def fault(self, service: str, mode: str, **extra: object) -> None:
         url = f"http://127.0.0.1:{self.demo['control']}/-/fault/{service}"
-        answer = request_json("POST", url, {"mode": mode})
+        answer = request_json("POST", url, {"mode": mode, **extra})
         assert answer.get("mode") == mode, answer
 
     def heal(self, service: str) -> None:
@@ -100,8 +111,8 @@ class AlertStack:
     def clear_notifications(self) -> None:
         request_json("DELETE", self.alerts_url)
 
-    def prometheus_alerts(self) -> list[dict[str, Any]]:
-        answer = request_json("GET", f"{self.prometheus}/api/v1/alerts")
+    def prometheus_alerts(self, mode: str) -> list[dict[str, Any]]:
+        answer = request_json("GET", f"{self.prometheus[mode]}/api/v1/alerts")
         alerts = answer["data"]["alerts"]
         assert isinstance(alerts, list)
         return alerts
@@ -113,8 +124,8 @@ class AlertStack:
         assert isinstance(alerts, list)
         return alerts
 
-    def count(self, expr: str) -> int:
-        result = instant_query(self.prometheus, f"count({expr})").get("data")
+    def count(self, mode: str, expr: str) -> int:
+        result = instant_query(self.prometheus[mode], f"count({expr})").get("data")
         assert isinstance(result, dict)
         samples = result["result"]
         return int(samples[0]["value"][1]) if samples else 0
@@ -126,8 +137,14 @@ def alert_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertStack
         require_tool(tool)
     tmp = tmp_path_factory.mktemp("alerts")
     with ExitStack() as stack:
-        demo = start_demo(stack, tmp, "--telemetry-interval=200ms", f"--slow-delay={SLOW_DELAY}")
         stress = StressDaemon(stack, tmp)
+        demo = start_demo(
+            stack,
+            tmp,
+            "--telemetry-interval=200ms",
+            f"--slow-delay={SLOW_DELAY}",
+            f"--stress-url=http://127.0.0.1:{stress.port}",
+        )
         stress.run(*STRESS_HEALTHY)
         config = exporter_config(
             tmp / "ghost.yml", demo, stress.port, EXPORTER_DEFAULTS, EXPORTER_OVERRIDES
@@ -142,9 +159,18 @@ def alert_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertStack
             ),
         )
         rules = fast_rules(tmp / "rules")
-        prometheus, _ = start_prometheus(
-            stack, tmp, rules, exporter.address, alertmanager.removeprefix("http://")
-        )
+        prometheus = {
+            mode: start_prometheus(
+                stack,
+                tmp,
+                rules,
+                exporter.address,
+                alertmanager.removeprefix("http://"),
+                mode=mode,
+                probe_interval=PROBE_INTERVAL,
+            )[0]
+            for mode in MODES
+        }
         services = ("dual-monitor", "telemetry-api", "telemetry-ws", "status-api")
         yield AlertStack(
             demo, stress, exporter, prometheus, alertmanager, alertmanager_file, services
@@ -178,8 +204,8 @@ CASES = [
         lambda s: s.fault("dual-monitor", "degraded"),
         lambda s: s.heal("dual-monitor"),
     ),
-    # 503 with "unhealthy": the probe fails too, so GhostServiceDown pages alongside; both are
-    # critical and neither holds the other back.
+    # 503 with "unhealthy": the probe fails too, but GhostServiceDown leaves a service that
+    # reports itself unhealthy to GhostServiceUnhealthy, which pages alone.
     Case(
         "unhealthy",
         "GhostServiceUnhealthy",
@@ -205,14 +231,14 @@ CASES = [
         lambda s: s.fault("telemetry-api", "stale"),
         lambda s: s.heal("telemetry-api"),
     ),
-    # A new daemon instance (a counter reset) where half the patches fail.
+    # The demo's patch-failure burst: the daemon fails half its patches until healed.
     Case(
         "failing patches",
         "GhostPatchSuccessRateLow",
         "stress",
         CRITICAL,
-        lambda s: s.run_stress(STRESS_FAILING),
-        lambda s: s.run_stress(STRESS_HEALTHY),
+        lambda s: s.fault("stress", "failing", **{k: v for k, v in BURST.items() if k != "mode"}),
+        lambda s: s.heal("stress"),
     ),
     Case(
         "daemon stopped",
@@ -252,33 +278,44 @@ def _wait(
     raise AssertionError(f"{what}: not within {timeout:.0f}s ({context()!r})")
 
 
-def _matches(alert: dict[str, Any], case: Case) -> bool:
+def _matches(alert: dict[str, Any], case: Case, mode: str | None = None) -> bool:
+    """The case's alert; from the Prometheus of ``mode`` when given."""
     labels: dict[str, str] = alert.get("labels", {})
-    return labels.get("alertname") == case.alertname and labels.get("service") == case.service
+    return (
+        labels.get("alertname") == case.alertname
+        and labels.get("service") == case.service
+        and (mode is None or labels.get("scrape_mode", mode) == mode)
+    )
 
 
 def _clean(stack: AlertStack, case: Case) -> list[str]:
     """What keeps the stack from being ready for ``case``; empty when it is ready."""
     problems = []
     every = len(stack.services)
-    if stack.count("ghost_service_up == 1") != every:
-        problems.append("a service is not up")
-    if stack.count('ghost_service_health{state="healthy"} == 1') != every:
-        problems.append("a service is not healthy")
-    if stack.count("ghost_daemon_up == 1") != 1:
-        problems.append("the daemon is not up")
-    if stack.count('up{job="ghost"} == 1') != 1:
-        problems.append("the exporter is not scraped")
-    for alert in stack.prometheus_alerts():
-        if _matches(alert, case) or alert["labels"]["alertname"] in INHIBITORS:
-            problems.append(f"{alert['labels']['alertname']} {alert['state']} in Prometheus")
+    for mode in MODES:
+        if stack.count(mode, "ghost_service_up == 1") != every:
+            problems.append(f"{mode}: a service is not up")
+        if stack.count(mode, 'ghost_service_health{state="healthy"} == 1') != every:
+            problems.append(f"{mode}: a service is not healthy")
+        if stack.count(mode, "ghost_daemon_up == 1") != 1:
+            problems.append(f"{mode}: the daemon is not up")
+        if stack.count(mode, 'up{job="ghost"} == 1') != 1:
+            problems.append(f"{mode}: the exporter is not scraped")
+        for alert in stack.prometheus_alerts(mode):
+            if _matches(alert, case) or alert["labels"]["alertname"] in INHIBITORS:
+                problems.append(
+                    f"{mode}: {alert['labels']['alertname']} {alert['state']} in Prometheus"
+                )
     if stack.alertmanager_alerts(case.alertname, case.service):
         problems.append("the alert is still active in Alertmanager")
     return problems
 
 
-def _delivered(stack: AlertStack, case: Case, status: str, since: float) -> dict[str, Any] | None:
-    """The first notification to the case's receiver since ``since`` with its alert in ``status``.
+def _delivered(
+    stack: AlertStack, case: Case, status: str, since: float, mode: str
+) -> dict[str, Any] | None:
+    """The first notification to the case's receiver since ``since`` with the alert of the
+    Prometheus of ``mode`` in ``status``.
 
     Only notifications posted for ``case.receiver`` count: another route may get the alert too
     (ghost-remediate, with `continue`), which the caller checks apart.
@@ -287,15 +324,24 @@ def _delivered(stack: AlertStack, case: Case, status: str, since: float) -> dict
         if item["received_at"] < since or item["path_receiver"] != case.receiver:
             continue
         for alert in item["payload"]["alerts"]:
-            if _matches(alert, case) and alert["status"] == status:
+            if _matches(alert, case, mode) and alert["status"] == status:
                 return {"received_at": item["received_at"], "item": item, "alert": alert}
     return None
 
 
-def _seen(stack: AlertStack, case: Case) -> list[tuple[str, str]]:
-    """Every notification of the case's alert so far: (receiver, status)."""
+def _delivered_all(
+    stack: AlertStack, case: Case, status: str, since: float
+) -> dict[str, dict[str, Any]] | None:
+    """``_delivered`` for every mode, once each mode's notification is there."""
+    found = {mode: _delivered(stack, case, status, since, mode) for mode in MODES}
+    done = {mode: delivery for mode, delivery in found.items() if delivery is not None}
+    return done if len(done) == len(MODES) else None
+
+
+def _seen(stack: AlertStack, case: Case) -> list[tuple[str, str, str]]:
+    """Every notification of the case's alert so far: (receiver, mode, status)."""
     return [
-        (item["path_receiver"], alert["status"])
+        (item["path_receiver"], alert["labels"].get("scrape_mode", "?"), alert["status"])
         for item in stack.notifications()
         for alert in item["payload"]["alerts"]
         if _matches(alert, case)
@@ -321,57 +367,60 @@ def test_fault_notifies_the_receiver_and_resolves(
     try:
         case.inject(stack)
         faulted = time.time()
-        firing = _wait(
-            f"{case.alertname} for {case.service} firing at the webhook",
-            lambda: _delivered(stack, case, "firing", faulted),
+        firing_by_mode = _wait(
+            f"{case.alertname} for {case.service} firing at the webhook in every mode",
+            lambda: _delivered_all(stack, case, "firing", faulted),
             lambda: _seen(stack, case),
         )
     finally:
         case.heal(stack)
     healed = time.time()
-    resolved = _wait(
-        f"{case.alertname} for {case.service} resolved at the webhook",
-        lambda: _delivered(stack, case, "resolved", healed),
+    resolved_by_mode = _wait(
+        f"{case.alertname} for {case.service} resolved at the webhook in every mode",
+        lambda: _delivered_all(stack, case, "resolved", healed),
         lambda: _seen(stack, case),
     )
 
     severity = case.receiver.removeprefix("ghost-")
-    for delivery in (firing, resolved):
-        item, alert = delivery["item"], delivery["alert"]
-        assert item["path_receiver"] == case.receiver
-        assert item["payload"]["receiver"] == case.receiver
-        assert item["payload"]["groupLabels"] == {
-            "alertname": case.alertname,
-            "service": case.service,
+    for mode in MODES:
+        firing, resolved = firing_by_mode[mode], resolved_by_mode[mode]
+        for delivery in (firing, resolved):
+            item, alert = delivery["item"], delivery["alert"]
+            assert item["path_receiver"] == case.receiver
+            assert item["payload"]["receiver"] == case.receiver
+            assert item["payload"]["groupLabels"] == {
+                "alertname": case.alertname,
+                "service": case.service,
+            }
+            assert alert["labels"]["severity"] == severity
+            assert alert["labels"]["scrape_mode"] == mode
+            assert alert["annotations"]["runbook_url"].endswith("#" + case.alertname.lower())
+        assert firing["alert"]["status"] == "firing"
+        assert resolved["alert"]["status"] == "resolved"
+        assert resolved["alert"]["fingerprint"] == firing["alert"]["fingerprint"]
+        # Every receiver the routing tree picks got the alert (ghost-remediate too, for the
+        # faults it may remedy), and no other: a critical alert never reaches ghost-warning.
+        routed = routed_receivers(stack.alertmanager_config, firing["alert"]["labels"])
+        assert case.receiver in routed
+        assert ({CRITICAL, WARNING} - {case.receiver}).isdisjoint(routed)
+        reached = {
+            item["path_receiver"]
+            for item in stack.notifications()
+            if any(_matches(alert, case, mode) for alert in item["payload"]["alerts"])
         }
-        assert alert["labels"]["severity"] == severity
-        assert alert["annotations"]["runbook_url"].endswith("#" + case.alertname.lower())
-    assert firing["item"]["payload"]["status"] == "firing"
-    assert resolved["item"]["payload"]["status"] == "resolved"
-    assert resolved["alert"]["fingerprint"] == firing["alert"]["fingerprint"]
-    # Every receiver the routing tree picks got the alert (ghost-remediate too, for the faults
-    # it may remedy), and no other: a critical alert never reaches ghost-warning.
-    routed = routed_receivers(stack.alertmanager_config, firing["alert"]["labels"])
-    assert case.receiver in routed
-    assert ({CRITICAL, WARNING} - {case.receiver}).isdisjoint(routed)
-    reached = {
-        item["path_receiver"]
-        for item in stack.notifications()
-        if any(_matches(alert, case) for alert in item["payload"]["alerts"])
-    }
-    assert reached == routed
+        assert reached == routed, mode
 
-    alert_timings.add(
-        AlertTiming(
-            case=case.name,
-            alertname=case.alertname,
-            service=case.service,
-            receivers=[case.receiver, *sorted(routed - {case.receiver})],
-            fired=_timestamp(firing["alert"]["startsAt"]) - faulted,
-            notified=firing["received_at"] - faulted,
-            resolved=resolved["received_at"] - healed,
+        alert_timings.add(
+            AlertTiming(
+                case=f"{case.name} ({mode})",
+                alertname=case.alertname,
+                service=case.service,
+                receivers=[case.receiver, *sorted(routed - {case.receiver})],
+                fired=_timestamp(firing["alert"]["startsAt"]) - faulted,
+                notified=firing["received_at"] - faulted,
+                resolved=resolved["received_at"] - healed,
+            )
         )
-    )
 
 
 def _without_timings(route: dict[str, Any]) -> dict[str, Any]:

@@ -139,9 +139,21 @@ BAD: list[tuple[str, str]] = [
         "defaults: {interval: 1s, timeout: 2s}\n",
         "g.yml:1: defaults.timeout: timeout is longer than the interval",
     ),
+    # An unset variable is an error at its key path, and the rest of the file is still checked.
     (
         "secret: !env GHOST_TEST_UNSET_VARIABLE\n",
-        "g.yml:1: invalid YAML: environment variable GHOST_TEST_UNSET_VARIABLE is not set",
+        "g.yml:1: secret: environment variable GHOST_TEST_UNSET_VARIABLE is not set\n"
+        "g.yml:1: secret: unknown key",
+    ),
+    (
+        "services:\n  - name: a\n    http:\n      url: http://h/\n"
+        "      headers: {Authorization: !env GHOST_TEST_UNSET_VARIABLE}\n",
+        "g.yml:5: services[0].http.headers.Authorization: "
+        "environment variable GHOST_TEST_UNSET_VARIABLE is not set",
+    ),
+    (
+        "daemons:\n  - name: d\n    url: !env GHOST_TEST_UNSET_VARIABLE\n",
+        "g.yml:3: daemons[0].url: environment variable GHOST_TEST_UNSET_VARIABLE is not set",
     ),
 ]
 
@@ -210,7 +222,8 @@ def test_missing_secret_file_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(config_file)
     assert str(info.value) == (
-        f"{config_file}:3: invalid YAML: cannot read file nope: No such file or directory"
+        f"{config_file}:3: services[0].tcp.address: "
+        "cannot read file nope: No such file or directory"
     )
 
 
@@ -285,3 +298,57 @@ def test_parse_size_examples(text: str, size: int) -> None:
 def test_parse_size_scales(number: int, unit: str) -> None:
     factor = {"B": 1, "KiB": 1024, "MiB": 1024**2, "KB": 1000}[unit]
     assert parse_size(f"{number}{unit}") == number * factor
+
+
+TEN_MISTAKES = """\
+defaults:
+  interval: soon
+services:
+  - name: bad name!
+    http: {url: 'http://h/'}
+  - name: b
+    http: {url: 'http://h/', method: FETCH}
+  - name: c
+    labels: {service: x}
+    tcp: {address: 'h:1'}
+  - name: d
+    interval: 1s
+    timeout: 2s
+    tcp: {address: 'h:1'}
+  - name: c
+    tcp: {address: 'h:1'}
+  - name: e
+    colour: blue
+    tcp: {address: 'h:1'}
+  - name: f
+    http: {url: 'http://h/'}
+    tcp: {address: 'h:1'}
+daemons:
+  - name: g
+    url: !env GHOST_TEST_UNSET_VARIABLE
+  - name: d
+    url: http://h/
+"""
+
+
+def test_ten_independent_mistakes_are_ten_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Field errors, an unset variable and cross-entry errors, all in one run."""
+    monkeypatch.delenv("GHOST_TEST_UNSET_VARIABLE", raising=False)
+    with pytest.raises(ConfigError) as info:
+        parse_config(TEN_MISTAKES, "g.yml")
+    messages = sorted(str(d) for d in info.value.details)
+    assert len(messages) == 10, "\n".join(messages)
+    expected_starts = [
+        "g.yml:2: defaults.interval: ",
+        "g.yml:4: services[0].name: ",
+        "g.yml:7: services[1].http.method: ",
+        "g.yml:9: services[2].labels.service: label name 'service' is reserved by the exporter",
+        "g.yml:13: services[3].timeout: timeout 2s is longer than the interval 1s",
+        "g.yml:15: services[4].name: duplicate name 'c' (first used by services[2])",
+        "g.yml:18: services[5].colour: unknown key",
+        "g.yml:20: services[6]: needs exactly one of http, websocket, tcp (found: http, tcp)",
+        "g.yml:25: daemons[0].url: environment variable GHOST_TEST_UNSET_VARIABLE is not set",
+        "g.yml:26: daemons[1].name: duplicate name 'd' (first used by services[3])",
+    ]
+    for start in expected_starts:
+        assert sum(m.startswith(start) for m in messages) == 1, (start, messages)

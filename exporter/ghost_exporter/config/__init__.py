@@ -8,8 +8,8 @@ from typing import Any
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
 from ghost_exporter.config.model import Config, Kind, Target
-from ghost_exporter.config.schema import ConfigFile
-from ghost_exporter.config.validate import validate_document
+from ghost_exporter.config.schema import ConfigFile, Defaults
+from ghost_exporter.config.validate import Staged, validate_staged
 from ghost_exporter.metrics import RESERVED_LABELS
 
 __all__ = [
@@ -23,13 +23,15 @@ __all__ = [
 ]
 
 
-def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
+def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[ErrorDetail]:
+    """Checks across entries, over every part that validated (a bad entry hides nothing)."""
     details: list[ErrorDetail] = []
     seen: dict[str, str] = {}
+    defaults: Defaults | None = staged.fields.get("defaults")
     entries: list[tuple[str, int, Any]] = [
-        ("services", i, s) for i, s in enumerate(parsed.services)
+        ("services", i, s) for i, s in staged.entries("services")
     ]
-    entries += [("daemons", i, d) for i, d in enumerate(parsed.daemons)]
+    entries += [("daemons", i, d) for i, d in staged.entries("daemons")]
     for section, index, entry in entries:
         path: tuple[str | int, ...] = (section, index)
         where = format_path(path)
@@ -54,9 +56,9 @@ def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
                         f"label name {label!r} is reserved by the exporter",
                     )
                 )
-        interval = entry.interval or parsed.defaults.interval
-        timeout = entry.timeout or parsed.defaults.timeout
-        if timeout > interval:
+        interval = entry.interval or (defaults.interval if defaults else None)
+        timeout = entry.timeout or (defaults.timeout if defaults else None)
+        if interval is not None and timeout is not None and timeout > interval:
             key = "timeout" if entry.timeout is not None else "interval"
             details.append(
                 ErrorDetail(
@@ -66,7 +68,7 @@ def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
                     f"timeout {timeout:g}s is longer than the interval {interval:g}s",
                 )
             )
-    if parsed.defaults.timeout > parsed.defaults.interval:
+    if defaults is not None and defaults.timeout > defaults.interval:
         details.append(
             ErrorDetail(
                 doc.file,
@@ -115,11 +117,11 @@ def _parse_document(doc: LoadedDocument) -> Config:
     data = doc.data
     if data is None:  # also what a reload reads while an editor rewrites the file in place
         raise ConfigError([ErrorDetail(doc.file, None, "", "the file is empty")])
-    parsed = validate_document(doc, ConfigFile)
-    details = _cross_checks(doc, parsed)
-    if details:
+    staged = validate_staged(doc, ConfigFile)
+    details = staged.details + _cross_checks(doc, staged)
+    if details or staged.model is None:
         raise ConfigError(details)
-    return _build(doc, parsed)
+    return _build(doc, staged.model)
 
 
 def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ghost_exporter.config.errors import ConfigError, ErrorDetail
+from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 
 #: A config file larger than this is refused before parsing.
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -32,6 +33,9 @@ class LoadedDocument:
     file: str
     #: The values read through ``!env`` and ``!file``: never shown in an error message.
     secrets: tuple[str, ...] = ()
+    #: ``!env`` and ``!file`` values that could not be read, with their key path; the value
+    #: in ``data`` is an empty string, so that the rest of the file is still checked.
+    errors: tuple[ErrorDetail, ...] = ()
 
     def line_of(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its nearest ancestor that has one."""
@@ -47,19 +51,40 @@ class _Loader(yaml.SafeLoader):
 
     base_dir: Path = Path(".")
     secrets: list[str]
+    #: Tags whose value could not be read: the node and the message.
+    unresolved: list[tuple[yaml.Node, str]]
+
+
+class _Unresolved(Exception):
+    """A ``!env`` or ``!file`` value that cannot be read; the document is still loaded."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _tag(
+    construct: Callable[[_Loader, yaml.Node], str],
+) -> Callable[[_Loader, yaml.Node], str]:
+    """``construct`` with its ``_Unresolved`` recorded on the loader and an empty value."""
+
+    def wrapper(loader: _Loader, node: yaml.Node) -> str:
+        try:
+            return construct(loader, node)
+        except _Unresolved as exc:
+            loader.unresolved.append((node, exc.message))
+            return ""
+
+    return wrapper
 
 
 def _construct_env(loader: _Loader, node: yaml.Node) -> str:
     name = loader.construct_scalar(node)  # type: ignore[arg-type]
     if not isinstance(name, str) or not name:
-        raise yaml.constructor.ConstructorError(
-            None, None, "!env needs the name of an environment variable", node.start_mark
-        )
+        raise _Unresolved("!env needs the name of an environment variable")
     value = os.environ.get(name)
     if value is None:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"environment variable {name} is not set", node.start_mark
-        )
+        raise _Unresolved(f"environment variable {name} is not set")
     loader.secrets.append(value)
     return value
 
@@ -67,38 +92,31 @@ def _construct_env(loader: _Loader, node: yaml.Node) -> str:
 def _construct_file(loader: _Loader, node: yaml.Node) -> str:
     name = loader.construct_scalar(node)  # type: ignore[arg-type]
     if not isinstance(name, str) or not name:
-        raise yaml.constructor.ConstructorError(
-            None, None, "!file needs a file path", node.start_mark
-        )
+        raise _Unresolved("!file needs a file path")
     path = Path(name)
     if not path.is_absolute():
         path = loader.base_dir / path
     try:
         raw = _read_regular_file(path)
     except OSError as exc:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"cannot read file {name}: {exc.strerror}", node.start_mark
-        ) from None
+        raise _Unresolved(f"cannot read file {name}: {exc.strerror}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"file {name} is too large", node.start_mark
-        )
+        raise _Unresolved(f"file {name} is too large")
     try:
         value = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"file {name} is not UTF-8 text", node.start_mark
-        ) from None
+        raise _Unresolved(f"file {name} is not UTF-8 text") from None
     loader.secrets.append(value)
     return value
 
 
-_Loader.add_constructor("!env", _construct_env)
-_Loader.add_constructor("!file", _construct_file)
+_Loader.add_constructor("!env", _tag(_construct_env))
+_Loader.add_constructor("!file", _tag(_construct_file))
 
 
-def _collect_lines(root: yaml.Node) -> dict[KeyPath, int]:
-    """Map every key path to the line of its key, counting nodes to stop YAML bombs."""
+def _collect_lines(root: yaml.Node, paths: dict[int, KeyPath]) -> dict[KeyPath, int]:
+    """Map every key path to the line of its key, counting nodes to stop YAML bombs; ``paths``
+    gets the first key path of every scalar node (by ``id``)."""
     lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
     stack: list[tuple[KeyPath, yaml.Node]] = [((), root)]
     count = 0
@@ -114,7 +132,9 @@ def _collect_lines(root: yaml.Node) -> dict[KeyPath, int]:
                 f"document nested too deeply: more than {MAX_DEPTH} levels "
                 "(or an alias that contains itself)"
             )
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            paths.setdefault(id(node), path)
+        elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     sub = (*path, str(key.value))
@@ -157,12 +177,14 @@ def load_text(text: str, file: str = "<config>", base_dir: Path | None = None) -
         raise _yaml_error(file, exc, text) from None
     loader.base_dir = base_dir or Path(".")
     loader.secrets = []
+    loader.unresolved = []
+    paths: dict[int, KeyPath] = {}
     try:
         node = loader.get_single_node()
         if node is None:  # no document at all: only blanks and comments
             return LoadedDocument(None, {}, file)
         try:
-            lines = _collect_lines(node)
+            lines = _collect_lines(node, paths)
         except _TooLarge as exc:
             raise ConfigError([ErrorDetail(file, None, "", str(exc))]) from None
         data = loader.construct_document(node)
@@ -172,7 +194,11 @@ def load_text(text: str, file: str = "<config>", base_dir: Path | None = None) -
         raise ConfigError([ErrorDetail(file, None, "", "document nested too deeply")]) from None
     finally:
         loader.dispose()
-    return LoadedDocument(data, lines, file, tuple(loader.secrets))
+    errors = tuple(
+        ErrorDetail(file, tagged.start_mark.line + 1, format_path(paths.get(id(tagged), ())), text)
+        for tagged, text in loader.unresolved
+    )
+    return LoadedDocument(data, lines, file, tuple(loader.secrets), errors)
 
 
 def _read_regular_file(path: str | Path) -> bytes:

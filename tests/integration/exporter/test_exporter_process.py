@@ -72,6 +72,12 @@ def test_scrape_probe_reload_and_shutdown(targets: str, tmp_path: Path) -> None:
         assert status == 200
         assert _up(probed, "alpha") == "1.0"
         assert 'service="beta"' not in probed
+        # The counters of /probe answers accumulate over requests, as those of /metrics do.
+        assert 'ghost_probes_total{service="alpha",tier="core"} 1.0' in probed
+        assert 'ghost_probe_duration_seconds_count{service="alpha",tier="core"} 1.0' in probed
+        probed = exporter.get("/probe?target=alpha")[1]
+        assert 'ghost_probes_total{service="alpha",tier="core"} 2.0' in probed
+        assert 'ghost_probe_duration_seconds_count{service="alpha",tier="core"} 2.0' in probed
         assert exporter.get(f"/probe?target={targets}/health")[0] == 404
         assert exporter.get("/probe?target=nope")[0] == 404
         assert exporter.get("/probe")[0] == 400
@@ -90,6 +96,16 @@ def test_scrape_probe_reload_and_shutdown(targets: str, tmp_path: Path) -> None:
         text = exporter.get("/metrics")[1]
         assert "ghost_exporter_config_last_reload_successful 0.0" in text
         assert _up(text, "beta") == "1.0"
+
+        # An unset !env is an error at its key path, and the old config keeps running too.
+        config.write_text(
+            "services:\n  - name: alpha\n    http:\n      url: http://h/\n"
+            "      headers: {X-Key: !env GHOST_TEST_UNSET_VARIABLE}\n"
+        )
+        status, body = exporter.post("/-/reload")
+        assert status == 500
+        assert f"{config}:5: services[0].http.headers.X-Key: environment variable" in body
+        assert _up(exporter.get("/metrics")[1], "beta") == "1.0"
 
         config.write_text(_config(targets, ["alpha"]))
         assert exporter.post("/-/reload")[0] == 200

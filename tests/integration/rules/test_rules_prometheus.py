@@ -22,7 +22,8 @@ from .conftest import ALERTS_DIR, PROMETHEUS_DIR, Server, Servers
 CONFIGS = ("prometheus.yml", "prometheus-probe.yml", "prometheus-sharded.yml")
 #: The service names written into the sharded config's file_sd list for this test.
 SHARDED_NAMES = [f"service-{i:02d}" for i in range(20)]
-PROBE_NAMES = ["dual-monitor", "telemetry-api", "telemetry-ws", "status-api"]
+#: Every target of examples/ghost.yml, services and daemons: the /probe config must list them all.
+PROBE_NAMES = ["dual-monitor", "telemetry-api", "telemetry-ws", "status-api", "stress"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class Target:
     job: str
     instance: str
     url: str
+
+
+REMEDIATE = Target("ghost-remediate", "127.0.0.1:9799", "http://127.0.0.1:9799/metrics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Loade
     (workdir / "prometheus" / "ghost-targets.json").write_text(
         json.dumps([{"targets": SHARDED_NAMES}]), encoding="utf-8"
     )
-    expected_active = {"prometheus.yml": 1, "prometheus-probe.yml": 5, "prometheus-sharded.yml": 22}
+    expected_active = {"prometheus.yml": 2, "prometheus-probe.yml": 7, "prometheus-sharded.yml": 23}
     servers = Servers(workdir)
     try:
         started = {
@@ -106,9 +110,10 @@ def test_every_config_loads_every_rule_group(loaded: dict[str, Loaded], config: 
     assert sorted(loaded[config].groups) == sorted(_rule_groups())
 
 
-def test_prometheus_yml_scrapes_the_exporter(loaded: dict[str, Loaded]) -> None:
+def test_prometheus_yml_scrapes_the_exporter_and_remediate(loaded: dict[str, Loaded]) -> None:
     assert loaded["prometheus.yml"].active == [
-        Target("ghost", "127.0.0.1:9798", "http://127.0.0.1:9798/metrics")
+        Target("ghost", "127.0.0.1:9798", "http://127.0.0.1:9798/metrics"),
+        REMEDIATE,
     ]
 
 
@@ -119,7 +124,7 @@ def test_probe_config_probes_each_name_through_the_exporter(loaded: dict[str, Lo
             Target("ghost-probe", name, f"http://127.0.0.1:9798/probe?target={name}")
             for name in PROBE_NAMES
         ]
-        + [Target("ghost", "127.0.0.1:9798", "http://127.0.0.1:9798/metrics")],
+        + [Target("ghost", "127.0.0.1:9798", "http://127.0.0.1:9798/metrics"), REMEDIATE],
         key=lambda t: (t.job, t.instance),
     )
     assert probe.dropped == 0
@@ -141,3 +146,17 @@ def test_sharded_config_gives_each_name_to_exactly_one_exporter(loaded: dict[str
         "127.0.0.1:9798",
         "127.0.0.1:9800",
     ]
+    assert [t for t in sharded.active if t.job == "ghost-remediate"] == [REMEDIATE]
+
+
+def test_probe_lists_name_every_configured_target() -> None:
+    """The /probe configs list every service and daemon of examples/ghost.yml."""
+    example = yaml.safe_load((PROMETHEUS_DIR.parent / "examples" / "ghost.yml").read_text())
+    configured = sorted(t["name"] for t in [*example["services"], *example["daemons"]])
+    assert sorted(PROBE_NAMES) == configured
+    probe = yaml.safe_load((PROMETHEUS_DIR / "prometheus-probe.yml").read_text())
+    jobs = {job["job_name"]: job for job in probe["scrape_configs"]}
+    listed = [t for s in jobs["ghost-probe"]["static_configs"] for t in s["targets"]]
+    assert sorted(listed) == configured
+    files = json.loads((PROMETHEUS_DIR / "ghost-targets.json").read_text())
+    assert sorted(t for group in files for t in group["targets"]) == configured

@@ -108,3 +108,96 @@ def test_unit_tests_pin_every_alerts_for_duration(tmp_path: Path, delta: int, br
         assert f"alertname: {name}," in result.stdout + result.stderr, (
             f"{name}: no unit test failed at {broken}\n{result.report()}"
         )
+
+
+def _burn_description(rule: dict[str, Any], daemon: str, value: str) -> str:
+    text = str(rule["annotations"]["description"])
+    text = text.replace("{{ $labels.daemon }}", daemon)
+    return text.replace("{{ $value | humanizePercentage }}", value)
+
+
+def test_per_daemon_patch_objectives(tmp_path: Path) -> None:
+    """A daemon with an objective of its own is judged by it, the others by the default.
+
+    stress (default 99%) fails 20% of its patches: both burn alerts fire. chaos (objective 50%
+    in patch_success_by_daemon) fails 20% too, inside its budget, and pages nothing; chaos-2
+    (objective 50%) fails 60%: 1.2x its budget, the slow-burn warning only.
+    """
+    config = yaml.safe_load((ALERTS_DIR / "config.yml").read_text(encoding="utf-8"))
+    slo = config["profiles"]["default"]["slo"]
+    slo["patch_success_by_daemon"] = {"chaos": 0.5, "chaos-2": 0.5}
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    generate_rules(tmp_path, "--config", str(tmp_path / "config.yml"))
+    alerts = yaml.safe_load((tmp_path / "ghost-alerts.yml").read_text(encoding="utf-8"))
+    [group] = [g for g in alerts["groups"] if g["name"] == "ghost.alerts.slo"]
+    burns = [rule for rule in group["rules"] if rule["alert"] == "GhostPatchErrorBudgetBurn"]
+    assert len(burns) == 6  # (default, chaos, chaos-2) x (critical, warning)
+    assert 'ghost:patch_error_ratio:rate1h{daemon!~"chaos|chaos-2"}' in burns[0]["expr"]
+
+    def rule(severity: str, daemon: str) -> dict[str, Any]:
+        matcher = f'{{daemon="{daemon}"}}' if daemon.startswith("chaos") else "{daemon!~"
+        return next(
+            r for r in burns if r["labels"]["severity"] == severity and matcher in r["expr"]
+        )
+
+    series = []
+    for daemon, failed in (("stress", 20), ("chaos", 20), ("chaos-2", 60)):
+        for outcome, per_minute in (("completed", 100 - failed), ("failed", failed)):
+            labels = f'job="ghost",instance="127.0.0.1:9798",daemon="{daemon}",outcome="{outcome}"'
+            series.append(
+                {"series": f"ghost_patches_total{{{labels}}}", "values": f"0+{per_minute}x1500"}
+            )
+
+    def expected(severity: str, daemon: str, value: str) -> dict[str, Any]:
+        found = rule(severity, daemon)
+        return {
+            "exp_labels": {
+                "severity": severity,
+                "team": "ghost",
+                "service": daemon,
+                "daemon": daemon,
+            },
+            "exp_annotations": {
+                "summary": found["annotations"]["summary"],
+                "description": _burn_description(found, daemon, value),
+                "runbook_url": found["annotations"]["runbook_url"],
+            },
+        }
+
+    test = {
+        "rule_files": [str(tmp_path / "ghost-recording.yml"), str(tmp_path / "ghost-alerts.yml")],
+        "evaluation_interval": "1m",
+        "group_eval_order": [
+            "ghost.recording.services",
+            "ghost.recording.patches",
+            "ghost.recording.slo",
+            "ghost.alerts.services",
+            "ghost.alerts.websocket",
+            "ghost.alerts.patches",
+            "ghost.alerts.exporter",
+            "ghost.alerts.tls",
+            "ghost.alerts.slo",
+            "ghost.alerts.remediation",
+        ],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {
+                        "alertname": "GhostPatchErrorBudgetBurn",
+                        "eval_time": "20m",
+                        "exp_alerts": [
+                            expected("critical", "stress", "20%"),
+                            expected("warning", "stress", "20%"),
+                            expected("warning", "chaos-2", "60%"),
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "objectives.test.yml"
+    test_file.write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
+    result = expect_success("promtool", "test", "rules", str(test_file))
+    assert "SUCCESS" in result.stdout, result.report()

@@ -194,18 +194,27 @@ def test_probe_only_ever_reaches_configured_targets(
                 status, body = exc.code, exc.read().decode()
             assert status in (200, 400, 404, 405), (path, headers, status)
             if status == 200 and path.startswith("/probe"):
-                assert re.search(r'^ghost_probes_total\{service="(alpha|beta)"\} 1', body, re.M)
+                # /probe counters accumulate over requests: one probe more each time.
+                assert re.search(r'^ghost_probes_total\{service="(alpha|beta)"\} [1-9]', body, re.M)
         # A huge or odd scrape timeout cannot extend the configured 500 ms.
+        # Each /probe answer counts one more timeout (the counters accumulate over requests).
         status, body = exporter.get("/probe?target=slowpoke")
-        timed_out = 'ghost_probe_failures_total{service="slowpoke",reason="timeout"} 1'
-        assert timed_out in body
+        timed_out = re.compile(
+            r'^ghost_probe_failures_total\{service="slowpoke",reason="timeout"\} (\S+)$', re.M
+        )
+        found = timed_out.search(body)
+        assert found is not None
+        count = float(found.group(1))
         for value in ("1e9", "inf", "nan", "-1"):
             request = urllib.request.Request(
                 exporter.url + "/probe?target=slowpoke",
                 headers={"X-Prometheus-Scrape-Timeout-Seconds": value},
             )
             with urllib.request.urlopen(request, timeout=10) as resp:
-                assert timed_out in resp.read().decode(), value
+                found = timed_out.search(resp.read().decode())
+            assert found is not None, value
+            assert float(found.group(1)) == count + 1, value
+            count += 1
     assert b.requests == []
     assert counter.accepted == 0
     assert a.requests, "the configured target was probed"

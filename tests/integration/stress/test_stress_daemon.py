@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -78,3 +79,74 @@ def test_sigterm_past_the_grace_kills_command_patches(stress: StartStress, tmp_p
     pids = [int(path.read_text()) for path in tmp_path.glob("pid-*")]
     assert len(pids) == 3
     assert wait_gone(pids) == []
+
+
+def _burst(daemon: Stress, method: str, body: object = None) -> tuple[int, dict[str, Any]]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(daemon.url("/-/failure-rate"), data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        text = exc.read()
+        return exc.code, json.loads(text) if text.startswith(b"{") else {"text": text.decode()}
+
+
+def _failed_within(daemon: Stress, seconds: float) -> tuple[int, int]:
+    """Patches (finished, failed) over ``seconds`` from now."""
+    before = _status(daemon)["patches"]
+    time.sleep(seconds)
+    after = _status(daemon)["patches"]
+    finished = sum(after[k] - before[k] for k in ("completed", "failed", "timeout"))
+    return finished, after["failed"] - before["failed"]
+
+
+def test_control_runs_a_bounded_failure_burst_that_ends_by_itself(stress: StartStress) -> None:
+    daemon = stress(
+        "daemon", "--rate", "50/s", "--duration", "0s", "--failure-rate", "0", "--control",
+    )  # fmt: skip
+    status, state = _burst(daemon, "GET")
+    assert (status, state) == (200, {"failure_rate": 0.0, "base_failure_rate": 0.0, "until": None})
+
+    for bad in (
+        {"failure_rate": 1.5},
+        {"failure_rate": True},
+        {"failure_rate": 0.5, "for": "2h"},
+        {"failure_rate": 0.5, "for": 0},
+        {"failure_rate": 0.5, "colour": "red"},
+        [0.5],
+    ):
+        status, answer = _burst(daemon, "POST", bad)
+        assert status == 400, bad
+        assert answer["error"], bad
+    assert _burst(daemon, "GET")[1]["failure_rate"] == 0.0
+
+    status, state = _burst(daemon, "POST", {"failure_rate": 1, "for": "3s"})
+    assert status == 200
+    assert state["failure_rate"] == 1.0
+    assert state["base_failure_rate"] == 0.0
+    assert state["until"] > time.time()
+    finished, failed = _failed_within(daemon, 1.0)
+    assert finished > 0
+    assert failed == finished  # every patch of the burst fails
+
+    deadline = time.monotonic() + 10
+    while _burst(daemon, "GET")[1]["until"] is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _burst(daemon, "GET")[1] == {
+        "failure_rate": 0.0,
+        "base_failure_rate": 0.0,
+        "until": None,
+    }
+    finished, failed = _failed_within(daemon, 0.5)
+    assert finished > 0
+    assert failed == 0
+
+    assert _burst(daemon, "POST", {"failure_rate": 1, "for": "1h"})[0] == 200
+    status, state = _burst(daemon, "DELETE")
+    assert (status, state["failure_rate"], state["until"]) == (200, 0.0, None)
+
+
+def test_without_control_there_is_no_failure_rate_endpoint(stress: StartStress) -> None:
+    daemon = stress("daemon", "--rate", "5/s")
+    assert _burst(daemon, "POST", {"failure_rate": 1})[0] == 404

@@ -121,7 +121,7 @@ def test_ghost_commands_are_the_documented_ones() -> None:
     assert SERVICES["demo"]["command"] == ["--host", "0.0.0.0"]
     assert SERVICES["stress"]["entrypoint"] == ["ghost-stress"]
     assert SERVICES["stress"]["command"] == shlex.split(
-        "daemon --rate 5/s --failure-rate 0.05 --listen 0.0.0.0:8790 "
+        "daemon --rate 5/s --failure-rate 0.002 --listen 0.0.0.0:8790 "
         "--report-to http://demo:8789/api/patches"
     )
     assert SERVICES["exporter"]["entrypoint"] == ["ghost-exporter"]

@@ -141,7 +141,17 @@ def test_job_variable_lists_the_jobs_scraping_an_exporter(name: str) -> None:
     variable = variables(DASHBOARDS[name])["job"]
     assert variable["type"] == "query"
     assert variable["datasource"] == PROMETHEUS_DATASOURCE
-    assert variable["query"] == "label_values(ghost_exporter_build_info, job)"
+    # Series of both ways of scraping: /metrics has the build info, /probe answers only the
+    # probed target's series (no ghost_exporter_* family), under the /probe job.
+    assert variable["query"] == (
+        'label_values({__name__=~"ghost_exporter_build_info|ghost_service_up|ghost_daemon_up"}'
+        ", job)"
+    )
+
+
+@by_name
+def test_provisioned_dashboards_are_read_only(name: str) -> None:
+    assert DASHBOARDS[name]["editable"] is False
 
 
 def test_service_and_daemon_variables_are_where_they_are_used() -> None:

@@ -95,20 +95,29 @@ def test_secrets_come_from_files_and_the_environment(
 
 
 BAD: list[tuple[str, list[str]]] = [
-    ("", ["r.yml: auth: missing required key"]),
+    # Every error of every stage: a field error never hides a cross-check's.
+    ("", ["r.yml: auth: missing required key", "r.yml: rules: needs at least one rule"]),
     (
         "auth: {}\nrules: []\n",
-        ["r.yml:1: auth: needs bearer_token or basic_auth_users"],
+        [
+            "r.yml:1: auth: needs bearer_token or basic_auth_users",
+            "r.yml:2: rules: needs at least one rule",
+        ],
     ),
     (
         "auth:\n  bearer_token: short\nrules: []\n",
-        ["r.yml:2: auth.bearer_token: the token must be at least 16 characters long"],
+        [
+            "r.yml:2: auth.bearer_token: the token must be at least 16 characters long",
+            "r.yml:3: rules: needs at least one rule",
+        ],
     ),
     (
         "auth:\n  basic_auth_users:\n    am: plain-password\n" + "rules:\n" + RULE,
         [
             "r.yml:3: auth.basic_auth_users.am: must be a bcrypt hash ($2b$..., 60 characters), "
-            "not a password"
+            "not a password",
+            "r.yml:5: rules[0].verify: verifying needs the top-level verify section (probe_url), "
+            "or set verify: false",
         ],
     ),
     (AUTH + "rules: []\n", ["r.yml:3: rules: needs at least one rule"]),
@@ -247,7 +256,10 @@ BAD: list[tuple[str, list[str]]] = [
     ),
     (
         "auth:\n  bearer_token: !file missing-token\n",
-        ["r.yml:2: invalid YAML: cannot read file missing-token: No such file or directory"],
+        [
+            "r.yml:2: auth.bearer_token: cannot read file missing-token: No such file or directory",
+            "r.yml:1: rules: needs at least one rule",
+        ],
     ),
 ]
 
@@ -280,3 +292,61 @@ def test_validate_command_exits_0_or_2_with_the_errors(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == f"invalid configuration:\n{bad}:5: rules[0].acton: unknown key\n"
+
+
+TEN_MISTAKES = """\
+auth:
+  bearer_token: !env GHOST_TEST_UNSET_VARIABLE
+verify:
+  probe_url: http://127.0.0.1:9798/probe
+  timeout: soon
+defaults:
+  max_attempts: 0
+rules:
+  - name: bad name!
+    match: {alertname: A}
+    action: {http: {url: 'http://h/'}}
+  - name: b
+    match: {alertname: B}
+    action: {http: {url: 'http://h/', method: FETCH}}
+  - name: c
+    match: {service: x}
+    action: {http: {url: 'http://h/'}}
+  - name: c
+    match: {alertname: C}
+    action: {http: {url: 'http://h/'}}
+  - name: e
+    match: {alertname: E}
+    colour: blue
+    action: {http: {url: 'http://h/'}}
+  - name: f
+    match: {alertname: F}
+    match_re: {alertname: F.*}
+    action: {http: {url: 'http://h/'}}
+  - name: g
+    match: {alertname: G}
+    verify: false
+    verify_timeout: 1m
+    action: {http: {url: 'http://h/'}}
+"""
+
+
+def test_ten_independent_mistakes_are_ten_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Field errors, an unset variable and cross-checks of the rules, all in one run."""
+    monkeypatch.delenv("GHOST_TEST_UNSET_VARIABLE", raising=False)
+    messages = errors_of(TEN_MISTAKES)
+    assert len(messages) == 10, "\n".join(messages)
+    expected_starts = [
+        "r.yml:2: auth.bearer_token: environment variable GHOST_TEST_UNSET_VARIABLE is not set",
+        "r.yml:5: verify.timeout: ",
+        "r.yml:7: defaults.max_attempts: ",
+        "r.yml:9: rules[0].name: ",
+        "r.yml:14: rules[1].action.http.method: ",
+        "r.yml:15: rules[2]: needs an alertname in match or match_re",
+        "r.yml:18: rules[3].name: duplicate rule name 'c' (first used by rules[2])",
+        "r.yml:23: rules[4].colour: unknown key",
+        "r.yml:27: rules[5].match_re.alertname: label 'alertname' is also in match",
+        "r.yml:32: rules[6].verify_timeout: set, but verify is false",
+    ]
+    for start in expected_starts:
+        assert sum(m.startswith(start) for m in messages) == 1, (start, messages)

@@ -61,6 +61,8 @@ def test_every_alert_is_complete(alerts: list[dict[str, Any]]) -> None:
         annotations = rule["annotations"]
         assert annotations["summary"], name
         assert "{{" not in annotations["summary"], name
+        # A summary is one sentence: a capital letter first, a period last.
+        assert re.fullmatch(r"[A-Z][^\n]*\.", annotations["summary"]), name
         assert "{{ $labels." in annotations["description"], name
         base, _, anchor = annotations["runbook_url"].partition("#")
         assert base == RUNBOOK_BASE, name

@@ -222,6 +222,19 @@ def test_fast_profile_overrides_only_what_it_lists(generator: ModuleType) -> Non
             id="reserved-label",
         ),
         pytest.param(
+            "patch_success_by_daemon: {}",
+            "patch_success_by_daemon: {chaos: 1.5}",
+            "profiles.default.slo.patch_success_by_daemon.chaos: must be between 0 and 1, got 1.5",
+            id="per-daemon-objective",
+        ),
+        pytest.param(
+            "patch_success_by_daemon: {}",
+            'patch_success_by_daemon: {"a|b": 0.5}',
+            "profiles.default.slo.patch_success_by_daemon.a|b: not a daemon name "
+            "(letters, digits, _ and -)",
+            id="per-daemon-name",
+        ),
+        pytest.param(
             "exporter_job: ghost",
             "exporter_job: ghost\nexporter_port: 9798",
             "unknown keys: exporter_port",
