@@ -23,10 +23,8 @@ from typing import Any, Final
 
 import re2
 
-__all__ = ["MAX_MEM", "SYNTAX_URL", "Regex", "RegexError", "compile_regex"]
+__all__ = ["MAX_MEM", "Regex", "RegexError", "compile_regex"]
 
-#: Where RE2's syntax is described.
-SYNTAX_URL: Final = "https://github.com/google/re2/wiki/Syntax"
 #: Memory one compiled pattern may use, program and match caches together (RE2's default).
 MAX_MEM: Final = 8 << 20
 #: Threads matching off the event loop (their own pool: DNS look-ups use the default one).
@@ -115,7 +113,7 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _encode(text: str | bytes) -> bytes:
-    # surrogatepass: a lone surrogate (JSON allows one) is one unmatched character, not an error.
+    # surrogatepass: a lone surrogate (JSON allows one) is one character, not an error.
     return text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
 
 
