@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY exporter/ exporter/
-RUN pip install . \
+RUN pip install '.[speed]' \
     && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin ghost \
     && cd / && rm -rf /src
 

@@ -3,7 +3,6 @@ schema, cross-checks naming the key and line, and the frozen, compiled result.""
 
 from __future__ import annotations
 
-import re
 import shlex
 import ssl
 from collections.abc import Mapping
@@ -13,13 +12,14 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from ghost_common.regex import Regex
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
 from ghost_exporter.config.schema import TLSConfig
 from ghost_exporter.config.validate import Staged, validate_staged
 
 from . import schema
-from .templates import DEFAULT_PATTERN, Template, parse
+from .templates import DEFAULT_REGEX, Template, parse
 
 __all__ = [
     "CommandSpec",
@@ -41,7 +41,7 @@ class Matcher:
 
     label: str
     value: str
-    regex: re.Pattern[str] | None = None
+    regex: Regex | None = None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """A label the alert lacks never matches."""
@@ -49,7 +49,7 @@ class Matcher:
         if found is None:
             return False
         if self.regex is not None:
-            return self.regex.fullmatch(found) is not None
+            return self.regex.fullmatch(found)
         return found == self.value
 
     def __str__(self) -> str:
@@ -62,7 +62,7 @@ class PlaceholderRule:
 
     name: str
     label: str
-    pattern: re.Pattern[str]
+    pattern: Regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +113,12 @@ class Rule:
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
 
-    def service_pattern(self) -> re.Pattern[str]:
+    def service_pattern(self) -> Regex:
         """The pattern the service label's value must match (it names metric series)."""
         for placeholder in self.placeholders:
             if placeholder.label == self.service_label:
                 return placeholder.pattern
-        return re.compile(DEFAULT_PATTERN)
+        return DEFAULT_REGEX
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +288,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
             )
         matchers = [Matcher(label, value) for label, value in sorted(rule.match.items())]
         matchers += [
-            Matcher(label, value, re.compile(value))
-            for label, value in sorted(rule.match_re.items())
+            Matcher(label, regex.pattern, regex) for label, regex in sorted(rule.match_re.items())
         ]
         rules.append(
             Rule(
@@ -297,7 +296,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
                 matchers=tuple(matchers),
                 service_label=rule.service_label,
                 placeholders=tuple(
-                    PlaceholderRule(name, spec.label or name, re.compile(spec.pattern))
+                    PlaceholderRule(name, spec.label or name, spec.pattern)
                     for name, spec in sorted(rule.placeholders.items())
                 ),
                 action=action,

@@ -25,7 +25,7 @@ from ghost_exporter.config.schema import (
     TLSConfig,
 )
 
-from .templates import DEFAULT_PATTERN, TemplateError, parse
+from .templates import DEFAULT_REGEX, TemplateError, parse
 
 #: Shortest bearer token accepted: a guessable token is no authentication.
 MIN_TOKEN_LENGTH = 16
@@ -128,7 +128,7 @@ class Defaults(_Model):
 
 class PlaceholderSpec(_Model):
     label: LabelName | None = None
-    pattern: Regex = DEFAULT_PATTERN
+    pattern: Regex = DEFAULT_REGEX
 
 
 class CommandAction(_Model):

@@ -13,8 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from ghost_common.regex import Regex, compile_regex
+
 #: The pattern a placeholder value must match when the config gives none.
 DEFAULT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DEFAULT_REGEX: Final = compile_regex(DEFAULT_PATTERN)
 #: Longest value any pattern may let through.
 MAX_VALUE_LENGTH: Final = 256
 
@@ -113,7 +116,7 @@ def parse(source: str) -> Template:
     return Template(source, tuple(parts))
 
 
-def check_value(placeholder: str, value: str, pattern: re.Pattern[str]) -> str:
+def check_value(placeholder: str, value: str, pattern: Regex) -> str:
     """``value`` when it may fill ``placeholder``, else RefusedValue.
 
     Whatever the pattern says, a value is refused when it is empty, longer than
@@ -129,6 +132,6 @@ def check_value(placeholder: str, value: str, pattern: re.Pattern[str]) -> str:
         raise RefusedValue(placeholder, value, "starts with '-'")
     if any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in value):
         raise RefusedValue(placeholder, value, "contains a control character")
-    if pattern.fullmatch(value) is None:
+    if not pattern.fullmatch(value):
         raise RefusedValue(placeholder, value, f"does not match {pattern.pattern}")
     return value

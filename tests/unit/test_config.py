@@ -108,8 +108,7 @@ BAD: list[tuple[str, str]] = [
     ),
     (
         "services:\n  - name: a\n    http: {url: 'http://h/', body_regex: '(('}\n",
-        "g.yml:3: services[0].http.body_regex: invalid regular expression: missing ), "
-        "unterminated subpattern at position 1",
+        "g.yml:3: services[0].http.body_regex: invalid regular expression: missing ): `((`",
     ),
     (
         "services:\n  - name: a\n    http:\n      url: 'http://h/'\n      health_map: {ok: fine}\n",

@@ -11,11 +11,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     SecretStr,
     field_validator,
     model_validator,
 )
 
+from ghost_common.regex import Regex as CompiledRegex
+from ghost_common.regex import compile_regex
 from ghost_exporter.config.units import parse_duration, parse_size
 
 
@@ -39,14 +42,17 @@ def _size(value: Any) -> Any:
     raise ValueError("expected a size such as 1MiB")
 
 
-def _regex(value: Any) -> Any:
+def _regex(value: Any, binary: bool = False) -> CompiledRegex:
+    """Compiled with RE2 once, when the config is loaded; RegexError is a ValueError."""
+    if isinstance(value, CompiledRegex) and value.binary == binary:
+        return value
     if not isinstance(value, str):
         raise ValueError("expected a regular expression")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
-    return value
+    return compile_regex(value, binary=binary)
+
+
+def _binary_regex(value: Any) -> CompiledRegex:
+    return _regex(value, binary=True)
 
 
 def _headers(value: Any) -> Any:
@@ -64,7 +70,8 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 Duration = Annotated[float, BeforeValidator(_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 Size = Annotated[int, BeforeValidator(_size), Field(ge=0, le=1024**4)]
-Regex = Annotated[str, BeforeValidator(_regex)]
+Regex = Annotated[CompiledRegex, PlainValidator(_regex)]
+BinaryRegex = Annotated[CompiledRegex, PlainValidator(_binary_regex)]
 Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
@@ -159,7 +166,7 @@ class WebSocketProbe(_Model):
 class TCPProbe(_Model):
     address: str
     send: str | None = None
-    expect: Regex | None = None
+    expect: BinaryRegex | None = None
     tls: bool = False
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
@@ -32,13 +31,12 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SAFE = "/%:@!$&'()*+,;=?-._~"
 
 
-def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
-    text: str | None = None
+async def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
     if spec.body_regex is not None or spec.body_not_regex is not None:
-        text = body.decode("utf-8", errors="replace")
-        if spec.body_regex is not None and not re.search(spec.body_regex, text):
+        text = body.decode("utf-8", errors="replace")  # RE2, off the loop: see ghost_common.regex
+        if spec.body_regex is not None and not await spec.body_regex.search_in_thread(text):
             result.fail(FailureReason.BODY, "body does not match body_regex")
-        if spec.body_not_regex is not None and re.search(spec.body_not_regex, text):
+        if spec.body_not_regex is not None and await spec.body_not_regex.search_in_thread(text):
             result.fail(FailureReason.BODY, "body matches body_not_regex")
     if spec.health_field is None:
         if result.reason is None:
@@ -176,7 +174,7 @@ class HTTPProber:
             valid = spec.valid_status_codes
             if (resp.status not in valid) if valid else not 200 <= resp.status < 300:
                 result.fail(FailureReason.STATUS, f"status {resp.status}")
-            _check_body(spec, resp.body, result)
+            await _check_body(spec, resp.body, result)
             result.succeed()
             return
         result.fail(FailureReason.STATUS, f"more than {spec.max_redirects} redirects")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ from ghost_exporter.probes.errors import classify
 from ghost_exporter.probes.tls import cert_expiry, client_context, handshake_seconds
 
 if TYPE_CHECKING:
+    from ghost_common.regex import Regex
     from ghost_exporter.config import Target
     from ghost_exporter.probes.context import ProbeContext
 
@@ -54,7 +54,7 @@ class TCPProber:
                 writer.write(spec.send.encode())
                 await writer.drain()
             if spec.expect is not None:
-                await _expect(reader, re.compile(spec.expect.encode()), result)
+                await _expect(reader, spec.expect, result)
             if result.reason is None:
                 result.health = Health.HEALTHY
             result.succeed()
@@ -64,9 +64,7 @@ class TCPProber:
                 await writer.wait_closed()
 
 
-async def _expect(
-    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], result: ProbeResult
-) -> None:
+async def _expect(reader: asyncio.StreamReader, pattern: Regex, result: ProbeResult) -> None:
     start = time.perf_counter()
     buffer = b""
     while len(buffer) <= MAX_EXPECT_BYTES:
@@ -75,7 +73,7 @@ async def _expect(
             result.fail(FailureReason.BODY, "connection closed before the expected answer")
             return
         buffer += chunk
-        if pattern.search(buffer):
+        if await pattern.search_in_thread(buffer):
             result.phases["processing"] = time.perf_counter() - start
             return
     result.fail(FailureReason.BODY, f"no match for expect in the first {MAX_EXPECT_BYTES} bytes")

@@ -167,10 +167,36 @@ def test_demo_and_stress_replace_the_exporter_healthcheck(service: str, port: in
 
 def test_dockerfile_builds_the_exporter_image() -> None:
     assert instruction("FROM") == ["python:3.11-slim"]
-    assert any(re.search(r"\bpip install \.(\s|$)", run) for run in instruction("RUN"))
+    assert len(project_extras(instruction("RUN"))) == 1  # pip install of the project
     assert json.loads(instruction("ENTRYPOINT")[0]) == ["ghost-exporter"]
     assert json.loads(instruction("CMD")[0]) == EXPORTER_FLAGS
     assert instruction("EXPOSE") == ["9798"]
+
+
+def project_extras(commands: list[str]) -> list[set[str]]:
+    """The extras of each ``pip install`` of the project itself (``.`` or ``'.[a,b]'``)."""
+    found = []
+    for command in commands:
+        for part in re.split(r"&&|;|\|\|", command):
+            if "pip" not in part:
+                continue
+            words = shlex.split(part)
+            if len(words) > 1 and words[0].endswith("pip") and words[1] == "install":
+                for word in words[2:]:
+                    spec = re.fullmatch(r"\.(?:\[([^\]]*)\])?", word)
+                    if spec is not None:
+                        found.append({e.strip() for e in (spec.group(1) or "").split(",") if e})
+    return found
+
+
+def test_the_image_installs_the_extras_of_make_venv_but_dev() -> None:
+    """uvloop (the speed extra) runs in the container as in `make run`; test tools do not."""
+    makefile = (ROOT / "Makefile").read_text("utf-8").replace("\\\n", " ").splitlines()
+    [make] = project_extras([line.strip() for line in makefile])
+    [image] = project_extras(instruction("RUN"))
+    assert "dev" in make
+    assert image == make - {"dev"}
+    assert image <= set(PYPROJECT["project"]["optional-dependencies"])
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:

@@ -137,8 +137,8 @@ BAD: list[tuple[str, list[str]]] = [
     (
         AUTH + VERIFY + "rules:\n" + RULE.replace("GhostServiceDown|", "GhostServiceDown|("),
         [
-            "r.yml:8: rules[0].match_re.alertname: invalid regular expression: missing ), "
-            "unterminated subpattern at position 17"
+            "r.yml:8: rules[0].match_re.alertname: invalid regular expression: missing ): "
+            "`GhostServiceDown|(GhostServiceUnhealthy`"
         ],
     ),
     (
@@ -247,7 +247,7 @@ BAD: list[tuple[str, list[str]]] = [
         + RULE.replace("      service:\n", "      service: {pattern: '['}\n"),
         [
             "r.yml:10: rules[0].placeholders.service.pattern: invalid regular expression: "
-            "unterminated character set at position 0"
+            "missing ]: `[`"
         ],
     ),
     (

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
+from ghost_common.regex import compile_regex
 from ghost_remediate.actions import check_url_values, render_url, request_url
 from ghost_remediate.config import HTTPSpec, Matcher, parse_config
 from ghost_remediate.templates import (
@@ -22,8 +23,8 @@ from ghost_remediate.templates import (
     parse,
 )
 
-DEFAULT = re.compile(DEFAULT_PATTERN)
-LOOSE = re.compile(r".*", re.DOTALL)
+DEFAULT = compile_regex(DEFAULT_PATTERN)
+LOOSE = compile_regex(r"(?s).*")
 
 CONFIG = """\
 auth: {bearer_token: 0123456789abcdef-token}
@@ -118,12 +119,11 @@ def test_plain_names_pass(value: str) -> None:
 
 
 def test_a_pattern_is_matched_whole_even_with_a_trailing_newline() -> None:
-    pattern = re.compile(r"^[a-z-]+$")  # $ alone would match before a final newline
-    assert pattern.match("dual-monitor\n")
+    assert re.match(r"^[a-z-]+$", "dual-monitor\n")  # re's $ matches before a final newline
     with pytest.raises(RefusedValue):
-        check_value("service", "dual-monitor\n", pattern)
+        check_value("service", "dual-monitor\n", compile_regex(r"^[a-z-]+$"))
     with pytest.raises(RefusedValue, match="does not match"):
-        check_value("service", "dual-monitorX", re.compile("dual-monitor"))
+        check_value("service", "dual-monitorX", compile_regex("dual-monitor"))
 
 
 @given(st.text(max_size=80))
@@ -232,7 +232,7 @@ def test_equality_and_anchored_regex() -> None:
     assert Matcher("service", "dual-monitor").matches({"service": "dual-monitor"})
     assert not Matcher("service", "dual-monitor").matches({"service": "dual-monitor-2"})
     regex = Matcher(
-        "alertname", "GhostService(Down|Unhealthy)", re.compile("GhostService(Down|Unhealthy)")
+        "alertname", "GhostService(Down|Unhealthy)", compile_regex("GhostService(Down|Unhealthy)")
     )
     assert regex.matches({"alertname": "GhostServiceDown"})
     assert not regex.matches({"alertname": "GhostServiceDownstream"})  # anchored
@@ -242,7 +242,7 @@ def test_equality_and_anchored_regex() -> None:
 
 def test_a_missing_label_never_matches() -> None:
     assert not Matcher("service", "").matches({})
-    assert not Matcher("service", ".*", re.compile(".*")).matches({"alertname": "x"})
+    assert not Matcher("service", ".*", compile_regex(".*")).matches({"alertname": "x"})
 
 
 @pytest.mark.parametrize(

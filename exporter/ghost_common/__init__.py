@@ -1,0 +1,1 @@
+"""What every ghost program shares, written once."""
