@@ -104,6 +104,8 @@ class ReporterState(TargetState):
     claims: dict[str, Health] = field(default_factory=dict)
     claimed_at: float = 0.0
     verdicts: dict[str, bool] = field(default_factory=dict)
+    #: Services whose verdict was judged on the current claims (not carried over).
+    settled: set[str] = field(default_factory=set)
     only_reporter: tuple[str, ...] = ()
     only_exporter: tuple[str, ...] = ()
 
@@ -112,7 +114,7 @@ class ReporterState(TargetState):
         result = self.last
         at = time.monotonic() if now is None else now
         if result is None or not result.success or result.claims is None:
-            self.claims, self.verdicts = {}, {}
+            self.claims, self.verdicts, self.settled = {}, {}, set()
             return
         claims = result.claims
         exporter = set(book.names())
@@ -122,22 +124,26 @@ class ReporterState(TargetState):
         self.only_reporter, self.only_exporter = only_reporter, only_exporter
         self.claims, self.claimed_at = {n: s for n, s in claims.items() if n in exporter}, at
         previous = self.verdicts
-        self.verdicts = {}
+        self.verdicts, self.settled = {}, set()
         for name, claim in self.claims.items():
             judged = verdict(book.history(name), claim, at, self.target.interval)
-            if judged is None:
-                judged = previous.get(name)
             if judged is not None:
+                self.settled.add(name)
                 self._set(name, judged, previous.get(name))
+            elif name in previous:  # not known yet: the previous verdict stands meanwhile
+                self.verdicts[name] = previous[name]
 
     def refresh(self, name: str, book: ServiceBook) -> bool:
         """Judge the claim about ``name`` again after a new observation; True if it changed."""
         claim = self.claims.get(name)
         before = self.verdicts.get(name)
-        if claim is None or before is True:  # an agreement stays one until the next claim
-            return False
+        if claim is None or (before is True and name in self.settled):
+            return False  # an agreement stays one until the next claim
         judged = verdict(book.history(name), claim, self.claimed_at, self.target.interval)
-        if judged is None or judged == before:
+        if judged is None:
+            return False
+        self.settled.add(name)
+        if judged == before:
             return False
         self._set(name, judged, before)
         return True
