@@ -32,6 +32,8 @@ class FakeGhost:
     events: list[dict[str, Any]] = field(default_factory=list)
     feeds: set[web.WebSocketResponse] = field(default_factory=set)
     connects: int = 0
+    #: Set whenever a canary is received.
+    received: asyncio.Event = field(default_factory=asyncio.Event)
     sending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def app(self) -> web.Application:
@@ -60,6 +62,7 @@ class FakeGhost:
         body = await request.json()
         canary = str(body["id"])
         self.canaries.append(canary)
+        self.received.set()
         if not self.drop:
             loop = asyncio.get_running_loop()
             for _ in range(self.repeat):
