@@ -19,12 +19,16 @@ from ghost_stress.server import bound_port
 
 from .faults import HEALTHY, Fault, FaultMode
 
+#: Modes in which a service goes on answering and calls itself healthy (its monitoring is wrong).
+SILENT_MODES = (FaultMode.HEALTHY, FaultMode.FROZEN, FaultMode.LAGGING, FaultMode.DROPPING)
+
 log = logging.getLogger(__name__)
 
 #: How long stopping a listener waits for requests in progress.
 SHUTDOWN_TIMEOUT = 0.5
 
 AppFactory = Callable[["Service"], web.Application]
+FaultListener = Callable[[Fault], None]
 
 
 class Service:
@@ -38,6 +42,7 @@ class Service:
         self._started = time.monotonic()
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        self._listeners: list[FaultListener] = []
 
     @property
     def running(self) -> bool:
@@ -62,7 +67,7 @@ class Service:
             return "down"
         if mode in (FaultMode.UNHEALTHY, FaultMode.ERROR):
             return "unhealthy"
-        if mode is FaultMode.HEALTHY:
+        if mode in SILENT_MODES:
             return "healthy"
         return "degraded"
 
@@ -116,11 +121,19 @@ class Service:
         except OSError as exc:
             log.error("%s: cannot open its listener: %s", self.name, exc)
 
+    def on_fault(self, listener: FaultListener) -> None:
+        """Call ``listener`` with the new fault whenever the mode changes (before any request)."""
+        self._listeners.append(listener)
+
     def _change(self, fault: Fault) -> None:
+        changed = fault.mode is not self.fault.mode
         if fault != self.fault:
             delay = f" (delay {fault.delay:g}s)" if fault.delay is not None else ""
             log.info("%s: fault %s -> %s%s", self.name, self.fault.mode, fault.mode, delay)
         self.fault = fault
+        if changed:
+            for listener in self._listeners:
+                listener(fault)
 
     async def _start(self) -> None:
         if self._runner is not None:
