@@ -7,12 +7,13 @@ from typing import Any
 
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
-from ghost_exporter.config.model import Config, Kind, Target
-from ghost_exporter.config.schema import ConfigFile
+from ghost_exporter.config.model import KINDS, Config, Kind, Target
+from ghost_exporter.config.schema import ConfigFile, Pipeline
 from ghost_exporter.config.validate import validate_document
 from ghost_exporter.metrics import RESERVED_LABELS
 
 __all__ = [
+    "KINDS",
     "Config",
     "ConfigError",
     "ErrorDetail",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 
+#: Kinds whose spec is the whole config entry (a service's spec is its ``http``, ``tcp``, …).
+_WHOLE_ENTRY = frozenset({"daemon", "reporter", "pipeline"})
+
+
 def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
     details: list[ErrorDetail] = []
     seen: dict[str, str] = {}
@@ -30,6 +35,8 @@ def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
         ("services", i, s) for i, s in enumerate(parsed.services)
     ]
     entries += [("daemons", i, d) for i, d in enumerate(parsed.daemons)]
+    entries += [("reporters", i, r) for i, r in enumerate(parsed.reporters)]
+    entries += [("pipelines", i, p) for i, p in enumerate(parsed.pipelines)]
     for section, index, entry in entries:
         path: tuple[str | int, ...] = (section, index)
         where = format_path(path)
@@ -66,6 +73,8 @@ def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
                     f"timeout {timeout:g}s is longer than the interval {interval:g}s",
                 )
             )
+    for index, pipeline in enumerate(parsed.pipelines):
+        details += _pipeline_checks(doc, parsed, index, pipeline)
     if parsed.defaults.timeout > parsed.defaults.interval:
         details.append(
             ErrorDetail(
@@ -78,6 +87,41 @@ def _cross_checks(doc: LoadedDocument, parsed: ConfigFile) -> list[ErrorDetail]:
     return details
 
 
+def _pipeline_checks(
+    doc: LoadedDocument, parsed: ConfigFile, index: int, pipeline: Pipeline
+) -> list[ErrorDetail]:
+    details: list[ErrorDetail] = []
+    path: tuple[str | int, ...] = ("pipelines", index)
+    where = format_path(path)
+    interval = pipeline.interval or parsed.defaults.interval
+    if 2 * pipeline.deadline >= interval:
+        key = "deadline" if "deadline" in pipeline.model_fields_set else "interval"
+        details.append(
+            ErrorDetail(
+                doc.file,
+                doc.line_of((*path, key)),
+                f"{where}.{key}",
+                f"deadline {pipeline.deadline:g}s must be less than half the interval "
+                f"{interval:g}s: a round waits up to twice the deadline before the next one",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, observer in enumerate(pipeline.observe):
+        if observer.name in seen:
+            details.append(
+                ErrorDetail(
+                    doc.file,
+                    doc.line_of((*path, "observe", i, "name")),
+                    f"{where}.observe[{i}].name",
+                    f"duplicate observer name {observer.name!r} "
+                    f"(first used by observe[{seen[observer.name]}])",
+                )
+            )
+        else:
+            seen[observer.name] = i
+    return details
+
+
 def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
     targets: list[Target] = []
     for service in parsed.services:
@@ -85,11 +129,15 @@ def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
         targets.append(_target(parsed, service, kind))
     for daemon in parsed.daemons:
         targets.append(_target(parsed, daemon, "daemon"))
+    for reporter in parsed.reporters:
+        targets.append(_target(parsed, reporter, "reporter"))
+    for pipeline in parsed.pipelines:
+        targets.append(_target(parsed, pipeline, "pipeline"))
     return Config(tuple(targets), doc.file)
 
 
 def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
-    spec = entry if kind == "daemon" else getattr(entry, kind)
+    spec = entry if kind in _WHOLE_ENTRY else getattr(entry, kind)
     assert spec is not None
     return Target(
         name=entry.name,

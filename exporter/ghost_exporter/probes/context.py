@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
 import aiohttp
 
 from ghost_exporter import __version__
 from ghost_exporter.probes.httpclient import ConnectionPool
 
 USER_AGENT = f"ghost-exporter/{__version__}"
+
+
+class Resource(Protocol):
+    """Something a kind keeps open across probes (persistent connections), closed with the
+    context."""
+
+    async def aclose(self) -> None: ...
+
+
+R = TypeVar("R", bound=Resource)
 
 
 class ProbeContext:
@@ -23,7 +36,18 @@ class ProbeContext:
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self._resources: dict[str, Resource] = {}
+
+    def resource(self, name: str, factory: Callable[[], R]) -> R:
+        """The context's one ``name`` resource, created by ``factory`` on first use."""
+        found = self._resources.get(name)
+        if found is None:
+            found = self._resources[name] = factory()
+        return found  # type: ignore[return-value]
 
     async def close(self) -> None:
+        for resource in self._resources.values():
+            await resource.aclose()
+        self._resources.clear()
         self.pool.close()
         await self.websocket.close()
