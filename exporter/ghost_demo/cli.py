@@ -17,7 +17,6 @@ from ghost_stress.units import parse_duration
 
 from .demo import Demo, DemoSettings
 
-
 FAULTS_HELP = """\
 fault modes (POST /-/fault on a service, or POST /-/fault/SERVICE on the control listener,
 with {"mode": MODE} and, for slow and lagging, an optional "delay"):

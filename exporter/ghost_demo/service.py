@@ -19,9 +19,6 @@ from ghost_stress.server import bound_port
 
 from .faults import HEALTHY, Fault, FaultMode
 
-#: Modes in which a service goes on answering and calls itself healthy (its monitoring is wrong).
-SILENT_MODES = (FaultMode.HEALTHY, FaultMode.FROZEN, FaultMode.LAGGING, FaultMode.DROPPING)
-
 log = logging.getLogger(__name__)
 
 #: How long stopping a listener waits for requests in progress.
@@ -61,15 +58,17 @@ class Service:
         return "healthy"
 
     def state(self) -> str:
-        """The service as others see it: healthy, degraded, unhealthy or down."""
-        mode = self.fault.mode
-        if mode is FaultMode.DOWN or not self.running:
+        """The service as a monitor reading its ``/health`` sees it: what ``/health`` says,
+        unhealthy while it answers errors, down while its listener is closed.
+
+        So an honest status-api agrees with the exporter's probes; only its own faults (frozen)
+        make it disagree. Slowness and stale telemetry do not change ``/health``.
+        """
+        if self.fault.mode is FaultMode.DOWN or not self.running:
             return "down"
-        if mode in (FaultMode.UNHEALTHY, FaultMode.ERROR):
+        if self.fault.mode is FaultMode.ERROR:
             return "unhealthy"
-        if mode in SILENT_MODES:
-            return "healthy"
-        return "degraded"
+        return self.health()
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -181,6 +181,25 @@ async def test_the_sync_faults_leave_the_status_api_healthy(
     assert demo.control("GET", "/-/faults")["faults"]["status-api"]["mode"] == mode
 
 
+@pytest.mark.parametrize(
+    ("service", "mode"),
+    [("dual-monitor", "slow"), ("telemetry-api", "stale"), ("status-api", "slow")],
+)
+async def test_an_honest_status_api_claims_what_health_says(
+    demo: DemoProcess, http: aiohttp.ClientSession, service: str, mode: str
+) -> None:
+    """Slowness and stale telemetry leave /health healthy: status-api must not claim otherwise."""
+    demo.control(
+        "POST",
+        f"/-/fault/{service}",
+        {"mode": mode, "delay": "50ms"} if mode == "slow" else {"mode": mode},
+    )
+    async with http.get(demo.url(service, "/health")) as response:
+        health = (await response.json())["status"]
+    assert health == "healthy"
+    assert (await _states(http, demo))[service] == health
+
+
 def test_help_lists_every_fault_mode() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ghost_demo.cli", "--help"],
