@@ -15,17 +15,17 @@ from collections.abc import Awaitable, Mapping
 from aiohttp import web
 
 from .base import error_response, read_json
-from .faults import HEALTHY, FaultError, parse_fault
+from .faults import HEALTHY, FaultDefaults, FaultError, parse_fault
 from .service import Service
 
 SERVICES: web.AppKey[Mapping[str, Service]] = web.AppKey("control_services")
-SLOW_DELAY = web.AppKey("control_slow_delay", float)
+FAULT_DEFAULTS = web.AppKey("control_fault_defaults", FaultDefaults)
 
 
-def create_app(services: Mapping[str, Service], slow_delay: float) -> web.Application:
+def create_app(services: Mapping[str, Service], defaults: FaultDefaults) -> web.Application:
     app = web.Application()
     app[SERVICES] = services
-    app[SLOW_DELAY] = slow_delay
+    app[FAULT_DEFAULTS] = defaults
     app.router.add_get("/-/faults", list_faults)
     app.router.add_post("/-/fault/{service}", set_fault)
     app.router.add_delete("/-/fault/{service}", clear_fault)
@@ -59,7 +59,7 @@ async def list_faults(request: web.Request) -> web.Response:
 async def set_fault(request: web.Request) -> web.Response:
     service = _service(request)
     try:
-        fault = parse_fault(await read_json(request), request.app[SLOW_DELAY])
+        fault = parse_fault(await read_json(request), request.app[FAULT_DEFAULTS])
     except FaultError as exc:
         return error_response(str(exc), 400)
     return await _change(service, service.apply(fault))
