@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -241,24 +242,45 @@ def _only_canary(value: str) -> str:
     return value
 
 
+def _plain_headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for text in value.values():
+        _no_placeholder(text.get_secret_value())
+    return value
+
+
+def _canary_headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for text in value.values():
+        _only_canary(text.get_secret_value())
+    return value
+
+
+def _plain_url(*schemes: str) -> AfterValidator:
+    return AfterValidator(lambda value: _no_placeholder(_check_url(value, schemes)))
+
+
+#: Reporter and pipeline URLs and headers: ``{{canary}}`` is refused in them (emit headers aside).
+PlainHTTPURL = Annotated[str, _plain_url("http", "https")]
+PlainWSURL = Annotated[str, _plain_url("ws", "wss")]
+PlainHeaders = Annotated[Headers, AfterValidator(_plain_headers)]
+CanaryHeaders = Annotated[Headers, AfterValidator(_canary_headers)]
+PlainText = Annotated[str, AfterValidator(_no_placeholder)]
+CanaryText = Annotated[str, AfterValidator(_only_canary)]
+StatusCodes = list[Annotated[int, Field(ge=100, le=599)]]
+
+
 class ReporterHTTP(_Model):
     """Where a reporter's claims are read, and how its answer is laid out."""
 
-    url: str
-    headers: Headers = Field(default_factory=dict)
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None
-    valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    valid_status_codes: StatusCodes = Field(default_factory=list)
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
     max_body_bytes: Size = 1024 * 1024
     services_field: str = Field(default="services", min_length=1)
     name_field: str = Field(default="name", min_length=1)
     state_field: str = Field(default="status", min_length=1)
     health_map: dict[str, HealthState] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _no_placeholder(_check_url(value, ("http", "https")))
 
 
 class Reporter(_Target):
@@ -270,31 +292,14 @@ class Reporter(_Target):
 class EmitHTTP(_Model):
     """The request that sends a canary in; ``{{canary}}`` in body and headers is its id."""
 
-    url: str
+    url: PlainHTTPURL
     method: HTTPMethod = "POST"
-    headers: Headers = Field(default_factory=dict)
-    body: str | None = None
+    headers: CanaryHeaders = Field(default_factory=dict)
+    body: CanaryText | None = None
     basic_auth: BasicAuth | None = None
-    valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    valid_status_codes: StatusCodes = Field(default_factory=list)
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
     max_body_bytes: Size = 64 * 1024
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _no_placeholder(_check_url(value, ("http", "https")))
-
-    @field_validator("body")
-    @classmethod
-    def _body(cls, value: str | None) -> str | None:
-        return None if value is None else _only_canary(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _header_values(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for text in value.values():
-            _only_canary(text.get_secret_value())
-        return value
 
     @model_validator(mode="after")
     def _carries_canary(self) -> EmitHTTP:
@@ -311,51 +316,22 @@ class Emit(_Model):
 class WebSocketObserver(_Model):
     """A feed watched over one persistent connection for any message containing the canary."""
 
-    url: str
-    headers: Headers = Field(default_factory=dict)
-    send: str | None = None
+    url: PlainWSURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    send: PlainText | None = None
     max_message_bytes: Size = 1024 * 1024
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _no_placeholder(_check_url(value, ("ws", "wss")))
-
-    @field_validator("send")
-    @classmethod
-    def _send(cls, value: str | None) -> str | None:
-        return None if value is None else _no_placeholder(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _header_values(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for text in value.values():
-            _no_placeholder(text.get_secret_value())
-        return value
 
 
 class HTTPObserver(_Model):
     """An endpoint polled until its body contains the canary."""
 
-    url: str
-    headers: Headers = Field(default_factory=dict)
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None
     poll: PositiveDuration = 0.25
     max_body_bytes: Size = 1024 * 1024
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _no_placeholder(_check_url(value, ("http", "https")))
-
-    @field_validator("headers")
-    @classmethod
-    def _header_values(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for text in value.values():
-            _no_placeholder(text.get_secret_value())
-        return value
 
 
 class Observer(_Model):

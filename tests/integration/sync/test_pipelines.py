@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from ghost_exporter.config import Config, Target, parse_config
 from ghost_exporter.probes import FailureReason, ProbeContext, ProbeResult
 from ghost_exporter.probes.observers import CANARY_PATTERN
@@ -14,6 +12,7 @@ from ghost_exporter.probes.pipeline import watcher_pool
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore
 from tests.integration.sync.fakeghost import FakeGhost
+from tests.integration.sync.scrape import sample_value
 from tests.support import free_port
 
 DEADLINE = 0.5  # late is 0.5-1.0 s after emit; the fake's delays keep 0.25 s from each edge
@@ -54,13 +53,7 @@ class Rounds:
         return result
 
     def value(self, metric: str, **labels: str) -> float | None:
-        for family in text_string_to_metric_families(self.store.text()):
-            for sample in family.samples:
-                if sample.name == metric and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return sample.value
-        return None
+        return sample_value(self.store.text(), metric, **labels)
 
     def canaries(self, observer: str, outcome: str, pipeline: str = "p") -> float | None:
         return self.value(

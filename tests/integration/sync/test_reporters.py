@@ -6,13 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ghost_exporter.config import Config, parse_config
 from ghost_exporter.probes import ProbeContext
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore
 from tests.integration.sync.fakeghost import FakeGhost
+from tests.integration.sync.scrape import sample_value
 
 
 def _config(base: str, services: list[str], reporter_interval: str = "10s") -> Config:
@@ -49,13 +49,7 @@ class Harness:
             self.store.record(target, await run_probe(target, self.ctx))
 
     def value(self, metric: str, **labels: str) -> float | None:
-        for family in text_string_to_metric_families(self.store.text()):
-            for sample in family.samples:
-                if sample.name == metric and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return sample.value
-        return None
+        return sample_value(self.store.text(), metric, **labels)
 
     def in_sync(self, service: str) -> float | None:
         return self.value("ghost_monitor_in_sync", reporter="status-api", service=service)

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.sync.fakeghost import FakeGhost
-from tests.support import ThreadedServer, cli, require_tool, run_exporter, wait_until
+from tests.support import (
+    ThreadedServer,
+    assert_promtool_accepts,
+    cli,
+    run_exporter,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -89,12 +95,7 @@ def test_reporter_and_pipeline_series_scrape_probe_and_page(
             text
         )
         assert 'ghost_exporter_targets{kind="pipeline"} 1.0' in text
-        promtool = require_tool("promtool")
-        checked = subprocess.run(
-            [promtool, "check", "metrics"], input=text.encode(), capture_output=True, check=False
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        assert checked.stdout.decode() + checked.stderr.decode() == ""
+        assert_promtool_accepts(text)
 
         status, probed = exporter.get("/probe?target=status-api")
         assert status == 200
