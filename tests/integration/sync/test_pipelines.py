@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from ghost_exporter.config import Config, Target, parse_config
+from ghost_exporter.config.schema import Pipeline
 from ghost_exporter.probes import FailureReason, ProbeContext, ProbeResult
-from ghost_exporter.probes.observers import CANARY_PATTERN
+from ghost_exporter.probes.observers import CANARY_PATTERN, WatcherPool
 from ghost_exporter.probes.pipeline import watcher_pool
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore
@@ -202,3 +203,32 @@ async def test_two_pipelines_share_one_observer_connection(
     assert r.canaries("feed", "delivered", pipeline="p") == 1.0
     assert r.canaries("feed", "delivered", pipeline="q") == 1.0
     assert r.canaries("feed", "lost", pipeline="q") == 0.0
+
+
+async def test_an_observer_connection_nobody_uses_is_closed(
+    ghost: tuple[FakeGhost, str], ctx: ProbeContext
+) -> None:
+    fake, base = ghost
+    pipeline = _config(_pipeline("p", base, rest=False)).by_name["p"].spec
+    assert isinstance(pipeline, Pipeline)
+    spec = pipeline.observe[0].websocket
+    assert spec is not None
+    pool = WatcherPool(ctx.websocket)
+    try:
+        watcher = pool.get(spec, idle=1.0)
+        assert await watcher.ensure(2.0) is None
+        assert pool.get(spec, idle=1.0) is watcher
+        assert pool.open_connections == 1
+        await asyncio.sleep(0.6)
+        pool.get(spec, idle=1.0)  # used again: the idle time starts over
+        await asyncio.sleep(0.6)
+        assert pool.open_connections == 1
+        await asyncio.sleep(1.0)
+        assert pool.open_connections == 0
+        for _ in range(50):  # the server sees the close shortly after
+            if not fake.feeds:
+                break
+            await asyncio.sleep(0.02)
+        assert not fake.feeds
+    finally:
+        await pool.aclose()
