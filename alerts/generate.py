@@ -261,9 +261,11 @@ class Slo:
     record: str  # the error-ratio recording rule family, e.g. ghost:service_error_ratio
     label: str  # the label the ratio is kept by: service or daemon
     objective: Decimal
-    what: str  # "availability" or "patch success"
+    what: str  # "availability", "patch success", ...
+    unit: str  # what the ratio counts: "its probes", "its patches", "its canaries"
     summary: str
     selector: str = ""  # label matchers on the error-ratio series, e.g. {daemon="stress"}
+    service: str | None = None  # the alert's service label when the ratio has none
 
 
 def _block(*lines: str) -> str:
@@ -289,6 +291,9 @@ def _rate(selector: str, window: str) -> str:
 _PATCHES_FINISHED = 'ghost_patches_total{outcome=~"completed|failed|timeout"}'
 _PATCHES_COMPLETED = 'ghost_patches_total{outcome="completed"}'
 _PATCHES_FAILED = 'ghost_patches_total{outcome=~"failed|timeout"}'
+_CANARIES_SEEN = 'ghost_pipeline_canaries_total{outcome=~"delivered|late|lost"}'
+_CANARIES_DELIVERED = 'ghost_pipeline_canaries_total{outcome="delivered"}'
+_CANARIES_FAILED = 'ghost_pipeline_canaries_total{outcome=~"late|lost"}'
 
 
 class RuleBuilder:
@@ -307,6 +312,7 @@ class RuleBuilder:
         self.patches_window = recording.duration("patches")
         self.probe_duration_window = recording.duration("probe_duration")
         self.availability_window = recording.duration("availability")
+        self.pipelines_window = recording.duration("pipelines")
         self.alert_settings = self.root.section("alerts")
         self.slo = self.root.section("slo")
 
@@ -358,26 +364,48 @@ class RuleBuilder:
                 ),
             ),
         ]
-        slo = [
+        pw = self.pipelines_window
+        pipelines = [
             _record(
-                f"ghost:service_error_ratio:rate{name}",
-                _ratio(
-                    _rate("ghost_probe_failures_total", window),
-                    _rate("ghost_probes_total", window),
-                    "service",
-                ),
-            )
-            for name, window in self.windows.items()
-        ] + [
-            _record(
-                f"ghost:patch_error_ratio:rate{name}",
-                _ratio(_rate(_PATCHES_FAILED, window), _rate(_PATCHES_FINISHED, window), "daemon"),
-            )
-            for name, window in self.windows.items()
+                "ghost:pipeline_delivered_ratio:rate5m",
+                _ratio(_rate(_CANARIES_DELIVERED, pw), _rate(_CANARIES_SEEN, pw), "pipeline"),
+            ),
         ]
+        slo = (
+            [
+                _record(
+                    f"ghost:service_error_ratio:rate{name}",
+                    _ratio(
+                        _rate("ghost_probe_failures_total", window),
+                        _rate("ghost_probes_total", window),
+                        "service",
+                    ),
+                )
+                for name, window in self.windows.items()
+            ]
+            + [
+                _record(
+                    f"ghost:patch_error_ratio:rate{name}",
+                    _ratio(
+                        _rate(_PATCHES_FAILED, window), _rate(_PATCHES_FINISHED, window), "daemon"
+                    ),
+                )
+                for name, window in self.windows.items()
+            ]
+            + [
+                _record(
+                    f"ghost:pipeline_error_ratio:rate{name}",
+                    _ratio(
+                        _rate(_CANARIES_FAILED, window), _rate(_CANARIES_SEEN, window), "pipeline"
+                    ),
+                )
+                for name, window in self.windows.items()
+            ]
+        )
         return [
             _group("ghost.recording.services", self.interval, services),
             _group("ghost.recording.patches", self.interval, patches),
+            _group("ghost.recording.pipelines", self.interval, pipelines),
             _group("ghost.recording.slo", self.interval, slo),
         ]
 
@@ -418,6 +446,7 @@ class RuleBuilder:
             _group("ghost.alerts.tls", self.interval, self._tls_alerts()),
             _group("ghost.alerts.slo", self.interval, self._slo_alerts()),
             _group("ghost.alerts.remediation", self.interval, self._remediation_alerts()),
+            _group("ghost.alerts.sync", self.interval, self._sync_alerts()),
         ]
 
     def _service_alerts(self) -> list[Rule]:
@@ -661,9 +690,20 @@ class RuleBuilder:
                 label="service",
                 objective=self.slo.fraction("service_availability"),
                 what="availability",
+                unit="its probes",
                 summary="A ghost service burns its availability error budget too fast.",
             ),
             *self._patch_slos(),
+            Slo(
+                alert="GhostPipelineErrorBudgetBurn",
+                record="ghost:pipeline_error_ratio",
+                label="pipeline",
+                objective=self.slo.fraction("pipeline_delivery"),
+                what="delivery within the deadline",
+                unit="its canaries (late or lost)",
+                summary="A ghost real-time pipeline delivers too many canaries late or never.",
+                service="{{ $labels.pipeline }}",
+            ),
         )
         burn_rates = self.slo.section("burn_rates")
         names = list(self.windows)
@@ -704,7 +744,9 @@ class RuleBuilder:
                 label="daemon",
                 objective=objective,
                 what="patch success",
+                unit="its patches",
                 summary="A ghost daemon burns its patch success error budget too fast.",
+                service="{{ $labels.daemon }}",
                 selector=selector,
             )
 
@@ -734,7 +776,6 @@ class RuleBuilder:
                 f"over {_percent(window.factor * budget)} for {self.windows[window.long]} "
                 f"and {self.windows[window.short]} ({_number(window.factor)}x)"
             )
-        unit = "its probes" if slo.label == "service" else "its patches"
         return self._alert(
             slo.alert,
             severity,
@@ -742,11 +783,59 @@ class RuleBuilder:
             for_,
             slo.summary,
             f"{{{{ $labels.{slo.label} }}}} failed {{{{ $value | humanizePercentage }}}} of "
-            f"{unit} over the alert's long window, burning the error budget of its "
+            f"{slo.unit} over the alert's long window, burning the error budget of its "
             f"{_percent(slo.objective)} {slo.what} objective ({_percent(budget)} errors) "
             f"too fast: {', or '.join(explained)}.",
-            service="{{ $labels.daemon }}" if slo.label == "daemon" else None,
+            service=slo.service,
         )
+
+    def _sync_alerts(self) -> list[Rule]:
+        out_of_sync = self.alert_settings.section("monitor_out_of_sync")
+        reporter_down = self.alert_settings.section("reporter_down")
+        lost = self.alert_settings.section("pipeline_canary_lost")
+        lost_window = lost.duration("window")
+        reporter = "{{ $labels.reporter }}"
+        pipeline = "{{ $labels.pipeline }}"
+        return [
+            self._alert(
+                "GhostMonitorOutOfSync",
+                "critical",
+                "ghost_monitor_in_sync == 0",
+                out_of_sync.duration("for"),
+                "A ghost monitor reports a service state that disagrees with what is observed.",
+                f"{reporter} claims {{{{ $labels.service }}}} is {_CLAIMED_STATE}, but "
+                f"{{{{ $labels.instance }}}} observes it {_OBSERVED_STATE}; they have disagreed "
+                f"for more than {out_of_sync.duration('for')}. Whoever trusts {reporter} sees "
+                "a stale picture.",
+            ),
+            self._alert(
+                "GhostReporterDown",
+                "warning",
+                "ghost_reporter_up == 0",
+                reporter_down.duration("for"),
+                "A ghost monitor's claims cannot be read.",
+                f"The reporter {reporter} (read by {{{{ $labels.instance }}}}) has not answered "
+                "with a service list that parses for more than "
+                f"{reporter_down.duration('for')}: whether it agrees with reality is unknown.",
+                service=reporter,
+            ),
+            self._alert(
+                "GhostPipelineCanaryLost",
+                "critical",
+                _block(
+                    "sum by (pipeline, observer) (",
+                    f'  increase(ghost_pipeline_canaries_total{{outcome="lost"}}[{lost_window}])',
+                    ") > 0",
+                ),
+                lost.duration("for"),
+                "Ghost real-time events are lost on their way.",
+                "The observer {{ $labels.observer }} of the pipeline "
+                f'{pipeline} has not seen {{{{ $value | printf "%.0f" }}}} of the canaries '
+                f"emitted over the last {lost_window}, not even within twice the deadline: "
+                "real-time events are dropped.",
+                service=pipeline,
+            ),
+        ]
 
     def _remediation_alerts(self) -> list[Rule]:
         failing = self.alert_settings.section("remediation_failing")
@@ -772,6 +861,21 @@ class RuleBuilder:
 
 #: A daemon name in a label matcher of the generated rules (no regex or string escaping needed).
 _DAEMON_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+# What the exporter itself observes of a service, for the description of GhostMonitorOutOfSync:
+# down when its probes fail, else the health state it reports.
+_OBSERVED_STATE = (
+    '{{ with printf "ghost_service_up{service=%q} == 0" $labels.service | query }}down'
+    '{{ else }}{{ with printf "ghost_service_health{service=%q} == 1" $labels.service | query }}'
+    '{{ . | first | label "state" }}{{ else }}not probed{{ end }}{{ end }}'
+)
+# The state the reporter claims (ghost_reported_health), for the same description.
+_CLAIMED_STATE = (
+    "{{ with printf "
+    '"ghost_reported_health{reporter=%q,service=%q} == 1" $labels.reporter $labels.service'
+    ' | query }}{{ . | first | label "state" }}{{ else }}no state{{ end }}'
+)
 
 
 def _ratio(part: str, total: str, by: str) -> str:

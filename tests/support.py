@@ -196,3 +196,15 @@ def run_process(
         yield proc, content
     finally:
         stop_process(proc)
+
+
+def assert_promtool_accepts(text: str) -> None:
+    """``promtool check metrics`` on exposition text: it must exit 0 and report nothing."""
+    checked = subprocess.run(
+        [require_tool("promtool"), "check", "metrics"],
+        input=text.encode(),
+        capture_output=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.decode() + checked.stderr.decode() == ""

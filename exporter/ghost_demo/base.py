@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import HEALTHY, FaultError, FaultMode, parse_fault
+from .faults import HEALTHY, FaultDefaults, FaultError, FaultMode, parse_fault
 from .service import Service
 
 SERVICE = web.AppKey("service", Service)
-SLOW_DELAY = web.AppKey("slow_delay", float)
+FAULT_DEFAULTS = web.AppKey("fault_defaults", FaultDefaults)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,11 +31,11 @@ async def read_json(request: web.Request) -> Any:
         ) from None
 
 
-def base_app(service: Service, slow_delay: float) -> web.Application:
+def base_app(service: Service, defaults: FaultDefaults) -> web.Application:
     """An application with the routes and behaviour shared by every service."""
     app = web.Application(middlewares=[_fault_middleware])
     app[SERVICE] = service
-    app[SLOW_DELAY] = slow_delay
+    app[FAULT_DEFAULTS] = defaults
     app.router.add_get("/health", health)
     app.router.add_post("/-/fault", set_fault)
     app.router.add_delete("/-/fault", clear_fault)
@@ -65,7 +65,7 @@ async def health(request: web.Request) -> web.Response:
 async def set_fault(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     try:
-        fault = parse_fault(await read_json(request), request.app[SLOW_DELAY])
+        fault = parse_fault(await read_json(request), request.app[FAULT_DEFAULTS])
     except FaultError as exc:
         return error_response(str(exc), 400)
     service.apply_soon(fault)

@@ -17,6 +17,21 @@ from ghost_stress.units import parse_duration
 
 from .demo import Demo, DemoSettings
 
+FAULTS_HELP = """\
+fault modes (POST /-/fault on a service, or POST /-/fault/SERVICE on the control listener,
+with {"mode": MODE} and, for slow and lagging, an optional "delay"):
+  healthy    normal; DELETE /-/fault heals too
+  degraded   /health says degraded (HTTP 200)
+  unhealthy  /health says unhealthy (HTTP 503)
+  down       the listener is closed (only the control listener heals it)
+  slow       every answer waits the delay first (default --slow-delay)
+  stale      telemetry messages carry old timestamps (--stale-age)
+  error      HTTP 500 on every route but /-/fault
+  frozen     status-api: /api/services/status keeps the states of the moment the fault began
+  lagging    status-api: events reach /ws and /api/patches only after the delay (--lag-delay)
+  dropping   status-api: events are accepted (202) and never published
+"""
+
 
 def _duration(text: str) -> float:
     try:
@@ -43,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ghost-demo",
         description="The demo ghost services (dual-monitor, telemetry-api, status-api) with "
         "fault injection, and a control listener.",
+        epilog=FAULTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
@@ -85,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="delay of the slow fault mode unless the request gives one (default 10s)",
     )
     parser.add_argument(
+        "--lag-delay",
+        type=_duration,
+        default=8.0,
+        metavar="DURATION",
+        help="how long status-api holds events back in the lagging fault mode unless the request "
+        "gives a delay (default 8s)",
+    )
+    parser.add_argument(
         "--stale-age",
         type=_duration,
         default=60.0,
@@ -118,6 +143,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         control_port=args.control_port,
         telemetry_interval=args.telemetry_interval,
         slow_delay=args.slow_delay,
+        lag_delay=args.lag_delay,
         stale_age=args.stale_age,
         stress_url=args.stress_url,
     )

@@ -22,11 +22,11 @@ import aiohttp
 from aiohttp import web
 
 from .base import error_response, read_json
-from .faults import HEALTHY, FaultError, parse_fault
+from .faults import HEALTHY, FaultDefaults, FaultError, parse_fault
 from .service import Service
 
 SERVICES: web.AppKey[Mapping[str, Service]] = web.AppKey("control_services")
-SLOW_DELAY = web.AppKey("control_slow_delay", float)
+FAULT_DEFAULTS = web.AppKey("control_fault_defaults", FaultDefaults)
 STRESS_URL = web.AppKey("control_stress_url", str)
 #: The stress daemon's name on /-/fault, and its fault modes.
 STRESS = "stress"
@@ -37,11 +37,11 @@ STRESS_TIMEOUT = 5.0
 
 
 def create_app(
-    services: Mapping[str, Service], slow_delay: float, stress_url: str | None = None
+    services: Mapping[str, Service], defaults: FaultDefaults, stress_url: str | None = None
 ) -> web.Application:
     app = web.Application()
     app[SERVICES] = services
-    app[SLOW_DELAY] = slow_delay
+    app[FAULT_DEFAULTS] = defaults
     app[STRESS_URL] = (stress_url or "").rstrip("/")
     app.router.add_get("/-/faults", list_faults)
     app.router.add_post("/-/fault/{service}", set_fault)
@@ -78,7 +78,7 @@ async def set_fault(request: web.Request) -> web.Response:
         return await _stress_fault(request, await read_json(request))
     service = _service(request)
     try:
-        fault = parse_fault(await read_json(request), request.app[SLOW_DELAY])
+        fault = parse_fault(await read_json(request), request.app[FAULT_DEFAULTS])
     except FaultError as exc:
         return error_response(str(exc), 400)
     return await _change(service, service.apply(fault))

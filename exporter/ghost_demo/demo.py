@@ -20,8 +20,9 @@ from ghost_stress.server import bound_port, write_atomically
 from . import control, status_api, telemetry
 from .alerts import AlertLog
 from .base import base_app
+from .faults import FaultDefaults
 from .service import SHUTDOWN_TIMEOUT, AppFactory, Service
-from .status_api import PatchEvents
+from .status_api import FrozenView, PatchEvents
 from .telemetry import TelemetryFeed, TelemetrySettings
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,13 @@ class DemoSettings:
     control_port: int | None = None  # None: base_port + 10 (or system-picked with base 0)
     telemetry_interval: float = 1.0
     slow_delay: float = 10.0
+    lag_delay: float = 8.0
     stale_age: float = 60.0
     stress_url: str | None = None  # a ghost-stress daemon with --control: the `failing` fault
+
+    @property
+    def fault_defaults(self) -> FaultDefaults:
+        return FaultDefaults(slow=self.slow_delay, lagging=self.lag_delay)
 
     def port(self, name: str) -> int:
         if name == CONTROL and self.control_port is not None:
@@ -57,19 +63,21 @@ class Demo:
         self.feed = TelemetryFeed(
             TELEMETRY_API, TelemetrySettings(settings.telemetry_interval, settings.stale_age)
         )
-        delay = settings.slow_delay
+        defaults = settings.fault_defaults
         self.services: dict[str, Service] = {
-            DUAL_MONITOR: self._service(DUAL_MONITOR, lambda svc: base_app(svc, delay)),
+            DUAL_MONITOR: self._service(DUAL_MONITOR, lambda svc: base_app(svc, defaults)),
             TELEMETRY_API: self._service(
-                TELEMETRY_API, lambda svc: telemetry.create_app(svc, self.feed, delay)
+                TELEMETRY_API, lambda svc: telemetry.create_app(svc, self.feed, defaults)
             ),
             STATUS_API: self._service(
                 STATUS_API,
                 lambda svc: status_api.create_app(
-                    svc, self.services, self.patches, self.alert_log, delay
+                    svc, self.services, self.patches, self.frozen, self.alert_log, defaults
                 ),
             ),
         }
+        self.frozen = FrozenView(self.services)
+        self.services[STATUS_API].on_fault(self.frozen.on_fault)
         self.control_port = settings.port(CONTROL)
         self._control: web.AppRunner | None = None
 
@@ -82,7 +90,7 @@ class Demo:
             for service in self.services.values():
                 await service.start()
             app = control.create_app(
-                self.services, self.settings.slow_delay, self.settings.stress_url
+                self.services, self.settings.fault_defaults, self.settings.stress_url
             )
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
             await runner.setup()
@@ -97,6 +105,7 @@ class Demo:
     async def stop(self) -> None:
         """Close every listener (WebSockets get a going-away close frame)."""
         await asyncio.gather(*(service.close() for service in self.services.values()))
+        self.patches.close()
         runner, self._control = self._control, None
         if runner is not None:
             await runner.cleanup()

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 0.5
 
 AppFactory = Callable[["Service"], web.Application]
+FaultListener = Callable[[Fault], None]
 
 
 class Service:
@@ -38,6 +39,7 @@ class Service:
         self._started = time.monotonic()
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        self._listeners: list[FaultListener] = []
 
     @property
     def running(self) -> bool:
@@ -56,15 +58,17 @@ class Service:
         return "healthy"
 
     def state(self) -> str:
-        """The service as others see it: healthy, degraded, unhealthy or down."""
-        mode = self.fault.mode
-        if mode is FaultMode.DOWN or not self.running:
+        """The service as a monitor reading its ``/health`` sees it: what ``/health`` says,
+        unhealthy while it answers errors, down while its listener is closed.
+
+        So an honest status-api agrees with the exporter's probes; only its own faults (frozen)
+        make it disagree. Slowness and stale telemetry do not change ``/health``.
+        """
+        if self.fault.mode is FaultMode.DOWN or not self.running:
             return "down"
-        if mode in (FaultMode.UNHEALTHY, FaultMode.ERROR):
+        if self.fault.mode is FaultMode.ERROR:
             return "unhealthy"
-        if mode is FaultMode.HEALTHY:
-            return "healthy"
-        return "degraded"
+        return self.health()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -116,11 +120,19 @@ class Service:
         except OSError as exc:
             log.error("%s: cannot open its listener: %s", self.name, exc)
 
+    def on_fault(self, listener: FaultListener) -> None:
+        """Call ``listener`` with the new fault whenever the mode changes (before any request)."""
+        self._listeners.append(listener)
+
     def _change(self, fault: Fault) -> None:
+        changed = fault.mode is not self.fault.mode
         if fault != self.fault:
             delay = f" (delay {fault.delay:g}s)" if fault.delay is not None else ""
             log.info("%s: fault %s -> %s%s", self.name, self.fault.mode, fault.mode, delay)
         self.fault = fault
+        if changed:
+            for listener in self._listeners:
+                listener(fault)
 
     async def _start(self) -> None:
         if self._runner is not None:

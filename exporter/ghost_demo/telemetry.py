@@ -21,7 +21,7 @@ from aiohttp import web
 from ghost_stress.hub import Hub
 
 from .base import SERVICE, base_app
-from .faults import FaultMode
+from .faults import FaultDefaults, FaultMode
 from .service import Service
 
 
@@ -58,8 +58,8 @@ FEED = web.AppKey("feed", TelemetryFeed)
 HUB = web.AppKey("telemetry_hub", Hub)
 
 
-def create_app(service: Service, feed: TelemetryFeed, slow_delay: float) -> web.Application:
-    app = base_app(service, slow_delay)
+def create_app(service: Service, feed: TelemetryFeed, defaults: FaultDefaults) -> web.Application:
+    app = base_app(service, defaults)
     app[FEED] = feed
     app[HUB] = Hub()
     app.cleanup_ctx.append(_ticker)

@@ -22,8 +22,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ghost_exporter import __version__
+from ghost_exporter.config import KINDS
+from ghost_exporter.kinds import TARGET_FAMILIES, target_samples
 from ghost_exporter.metrics import EXPORTER_METRICS, SCHEDULER_LAG_BUCKETS
-from ghost_exporter.samples import TARGET_FAMILIES, TargetState, target_samples
+from ghost_exporter.samples import TargetState
 
 _BY_NAME = {m.name: m for m in EXPORTER_METRICS}
 
@@ -109,7 +111,7 @@ class ExporterMetrics:
         reg.register(GC_COLLECTOR)
 
     def set_targets(self, kinds: Iterable[str]) -> None:
-        counts = dict.fromkeys(("http", "websocket", "tcp", "daemon"), 0)
+        counts: dict[str, int] = dict.fromkeys(KINDS, 0)
         for kind in kinds:
             counts[kind] += 1
         for kind, count in counts.items():

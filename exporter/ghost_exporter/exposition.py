@@ -6,8 +6,9 @@ import functools
 from collections.abc import Iterable, Iterator
 
 from ghost_exporter.floats import format_float
+from ghost_exporter.kinds import TARGET_FAMILIES, target_samples
 from ghost_exporter.metrics import MetricDef
-from ghost_exporter.samples import TARGET_FAMILIES, TargetState, target_samples
+from ghost_exporter.samples import TargetState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _FAMILY_INDEX = {family.name: i for i, family in enumerate(TARGET_FAMILIES)}

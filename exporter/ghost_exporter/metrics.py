@@ -179,6 +179,81 @@ DAEMON_METRICS: tuple[MetricDef, ...] = (
     ),
 )
 
+REPORTER_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "ghost_reporter_up",
+        "gauge",
+        "1 if the reporter's last answer was read and parsed, else 0.",
+        ("reporter",),
+        example="ghost_reporter_up == 0",
+    ),
+    MetricDef(
+        "ghost_reported_health",
+        "gauge",
+        "1 for the health state the reporter claims for a service the exporter probes "
+        "(healthy, degraded, unhealthy, unknown).",
+        ("reporter", "service", "state"),
+        example='ghost_reported_health{state="healthy"} == 1',
+    ),
+    MetricDef(
+        "ghost_monitor_in_sync",
+        "gauge",
+        "1 if the reporter's claim about the service agrees with the exporter's own probes "
+        "(within one reporter interval), 0 if it does not.",
+        ("reporter", "service"),
+        example="ghost_monitor_in_sync == 0",
+    ),
+    MetricDef(
+        "ghost_reporter_unmatched_services",
+        "gauge",
+        "Services known to one side only: listed by the reporter but not probed "
+        "(side=reporter), or probed but not listed (side=exporter).",
+        ("reporter", "side"),
+        example='ghost_reporter_unmatched_services{side="exporter"} > 0',
+    ),
+)
+
+PIPELINE_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "ghost_pipeline_up",
+        "gauge",
+        "1 if the last canary reached every observer within the deadline, else 0.",
+        ("pipeline",),
+        example="ghost_pipeline_up == 0",
+    ),
+    MetricDef(
+        "ghost_pipeline_delivery_seconds",
+        "histogram",
+        "Time from sending the canary to an observer seeing it, on the exporter's monotonic "
+        "clock; buckets are fractions and multiples of the deadline, up to twice it.",
+        ("pipeline", "observer"),
+        unit="seconds",
+        example=(
+            "histogram_quantile(0.95, sum by (pipeline, observer, le) "
+            "(rate(ghost_pipeline_delivery_seconds_bucket[15m])))"
+        ),
+    ),
+    MetricDef(
+        "ghost_pipeline_canaries_total",
+        "counter",
+        "Canaries emitted, by what an observer saw: delivered (within the deadline), late "
+        "(within twice the deadline), lost.",
+        ("pipeline", "observer", "outcome"),
+        example=(
+            "sum by (pipeline, observer) "
+            '(increase(ghost_pipeline_canaries_total{outcome!="delivered"}[15m]))'
+        ),
+    ),
+    MetricDef(
+        "ghost_pipeline_emit_failures_total",
+        "counter",
+        "Canaries that could not be emitted, by reason (timeout, connect, tls, status, body, "
+        "health, protocol).",
+        ("pipeline", "reason"),
+        example="rate(ghost_pipeline_emit_failures_total[15m]) > 0",
+    ),
+)
+
 EXPORTER_METRICS: tuple[MetricDef, ...] = (
     MetricDef(
         "ghost_exporter_build_info",
@@ -203,7 +278,7 @@ EXPORTER_METRICS: tuple[MetricDef, ...] = (
     MetricDef(
         "ghost_exporter_targets",
         "gauge",
-        "Configured targets, by kind (http, websocket, tcp, daemon).",
+        "Configured targets, by kind (http, websocket, tcp, daemon, reporter, pipeline).",
         ("kind",),
         example="sum(ghost_exporter_targets)",
     ),
@@ -228,12 +303,36 @@ EXPORTER_METRICS: tuple[MetricDef, ...] = (
     ),
 )
 
-ALL_METRICS: tuple[MetricDef, ...] = SERVICE_METRICS + DAEMON_METRICS + EXPORTER_METRICS
+ALL_METRICS: tuple[MetricDef, ...] = (
+    SERVICE_METRICS + DAEMON_METRICS + REPORTER_METRICS + PIPELINE_METRICS + EXPORTER_METRICS
+)
 
 #: Labels the exporter sets on target series; a configured label may not use these names.
 RESERVED_LABELS: frozenset[str] = frozenset(
-    {"service", "daemon", "state", "phase", "reason", "outcome", "le", "job", "instance", "kind"}
+    {
+        "service",
+        "daemon",
+        "reporter",
+        "pipeline",
+        "observer",
+        "side",
+        "state",
+        "phase",
+        "reason",
+        "outcome",
+        "le",
+        "job",
+        "instance",
+        "kind",
+    }
 )
+
+
+def delivery_buckets(deadline: float) -> tuple[float, ...]:
+    """Buckets of ghost_pipeline_delivery_seconds: fractions of the deadline, the deadline
+    itself, and multiples of it up to twice the deadline (where a canary turns lost)."""
+    factors = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+    return tuple(round(deadline * f, 6) for f in factors)
 
 
 def metric_names() -> frozenset[str]:

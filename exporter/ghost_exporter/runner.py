@@ -18,7 +18,7 @@ async def run_probe(target: Target, ctx: ProbeContext, timeout: float | None = N
     The timeout is one timer that cancels the probing task, which is what ``asyncio.timeout``
     does, for less work per probe.
     """
-    seconds = timeout if timeout is not None else target.timeout
+    seconds = timeout if timeout is not None else target.round_timeout
     result = ProbeResult()
     prober = PROBERS[target.kind]
     task = asyncio.current_task()

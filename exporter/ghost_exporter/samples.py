@@ -31,9 +31,6 @@ PHASES: tuple[str, ...] = ("resolve", "connect", "tls", "processing", "transfer"
 ) = _S
 DAEMON_UP, PATCHES, IN_FLIGHT, PATCH_DURATION, START_TIME = _D
 
-#: Families published per target, in exposition order.
-TARGET_FAMILIES: tuple[MetricDef, ...] = _S + _D
-
 # A sample: (family, sample name, extra labels after the target's own, value).
 Sample = tuple[MetricDef, str, tuple[tuple[str, str], ...], float]
 
@@ -51,6 +48,10 @@ class TargetState:
     duration_sum: float = 0.0
     last: ProbeResult | None = None
     last_success: float | None = None
+
+    def retarget(self, target: Target) -> None:
+        """Follow a changed configuration of the same target (its counters are kept)."""
+        self.target = target
 
     def observe(self, result: ProbeResult) -> None:
         self.probes += 1
@@ -72,7 +73,7 @@ def _le(bound: float) -> str:
     return format_float(bound)
 
 
-def _histogram(
+def histogram(
     family: MetricDef, bounds: tuple[float, ...], cumulative: list[int], total: float
 ) -> Iterator[Sample]:
     for bound, count in zip(bounds, cumulative, strict=True):
@@ -93,7 +94,7 @@ def service_samples(state: TargetState) -> Iterator[Sample]:
     for count in state.bucket_counts:
         running += count
         cumulative.append(running)
-    yield from _histogram(
+    yield from histogram(
         DURATION, (*PROBE_DURATION_BUCKETS, math.inf), cumulative, state.duration_sum
     )
     for phase in PHASES:
@@ -128,13 +129,7 @@ def daemon_samples(state: TargetState) -> Iterator[Sample]:
         yield PATCHES, PATCHES.name, (("outcome", outcome),), float(count)
     yield IN_FLIGHT, IN_FLIGHT.name, (), float(status.in_flight)
     bounds = tuple(b for b, _ in status.buckets)
-    yield from _histogram(
+    yield from histogram(
         PATCH_DURATION, bounds, [c for _, c in status.buckets], status.duration_sum
     )
     yield START_TIME, START_TIME.name, (), status.started_at
-
-
-def target_samples(state: TargetState) -> Iterator[Sample]:
-    if state.target.kind == "daemon":
-        return daemon_samples(state)
-    return service_samples(state)

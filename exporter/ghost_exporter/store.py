@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 
+from ghost_exporter.agreement import ReporterState, ServiceBook, observed_state
 from ghost_exporter.config import Target
 from ghost_exporter.exposition import TargetText, render, render_families
+from ghost_exporter.kinds import new_state
 from ghost_exporter.probes import ProbeResult
 from ghost_exporter.samples import TargetState
 
@@ -17,7 +20,7 @@ class _Entry:
     __slots__ = ("blocks", "state", "text")
 
     def __init__(self, target: Target) -> None:
-        self.state = TargetState(target)
+        self.state = new_state(target)
         self.text = TargetText(self.state)
         self.blocks: list[str] = []
 
@@ -27,6 +30,9 @@ class ResultStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._reporters: list[_Entry] = []
+        #: What the exporter observed of each service, for comparing reporters' claims.
+        self.book = ServiceBook()
 
     def sync(self, targets: Iterable[Target]) -> None:
         """Follow a new configuration: add, update and remove targets.
@@ -39,13 +45,16 @@ class ResultStore:
             if entry is None or entry.state.target.kind != target.kind:
                 entry = _Entry(target)
             elif entry.state.target != target:
-                entry.state.target = target
+                entry.state.retarget(target)
                 entry.text = TargetText(entry.state)
                 entry.blocks = entry.text.render(entry.state) if entry.blocks else []
             else:  # unchanged: adopt the new object, the one the scheduler now probes with
                 entry.state.target = target
             entries[target.name] = entry
         self._entries = entries
+        self._reporters = [e for e in entries.values() if isinstance(e.state, ReporterState)]
+        keep = 2 * max((e.state.target.interval for e in self._reporters), default=0.0)
+        self.book.retain((t.name for t in targets if t.is_service), keep)
 
     def record(self, target: Target, result: ProbeResult) -> bool:
         """Store a result; False when the target is no longer configured (a late result)."""
@@ -53,8 +62,17 @@ class ResultStore:
         if entry is None or not _same(entry.state.target, target):
             return False
         previous = entry.state.last
-        entry.state.observe(result)
-        entry.blocks = entry.text.render(entry.state)
+        state = entry.state
+        state.observe(result)
+        now = time.monotonic()
+        if target.is_service and self.book.observe(target.name, observed_state(result), now):
+            for reporter in self._reporters:
+                assert isinstance(reporter.state, ReporterState)
+                if reporter.state.refresh(target.name, self.book):
+                    reporter.blocks = reporter.text.render(reporter.state)
+        elif isinstance(state, ReporterState):
+            state.compare(self.book, now)
+        entry.blocks = entry.text.render(state)
         _log_change(target, previous, result)
         return True
 

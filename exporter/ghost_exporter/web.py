@@ -11,9 +11,12 @@ from aiohttp import web
 from prometheus_client import generate_latest
 
 from ghost_exporter import __version__
+from ghost_exporter.agreement import ReporterState
 from ghost_exporter.config import Config, Target
+from ghost_exporter.delivery import PipelineState, round_outcomes
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.exposition import CONTENT_TYPE, TargetText, render
+from ghost_exporter.kinds import new_state
 from ghost_exporter.samples import TargetState
 from ghost_exporter.webconfig import WebConfig, apply_web_config
 
@@ -63,9 +66,18 @@ async def probe(request: web.Request) -> web.Response:
     target = exporter.target(names[0])
     if target is None:
         raise web.HTTPNotFound(text="unknown target: only configured target names can be probed\n")
-    result = await exporter.probe_now(target, _timeout(request, target.timeout))
+    timeout = _timeout(request, target.round_timeout)
+    if target.kind == "pipeline" and timeout < target.round_timeout:
+        raise web.HTTPBadRequest(
+            text=f"pipeline {target.name} takes up to {target.round_timeout:g}s a round, more "
+            f"than the scrape timeout allows ({timeout:g}s after the margin): raise "
+            "scrape_timeout or leave pipelines to /metrics\n"
+        )
+    result = await exporter.probe_now(target, timeout)
     state = _probe_state(request.app, exporter, target)
     state.observe(result)
+    if isinstance(state, ReporterState):
+        state.compare(exporter.store.book, final=True)
     text = render([TargetText(state).render(state)])
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
@@ -79,7 +91,7 @@ def _probe_state(app: web.Application, exporter: Exporter, target: Target) -> Ta
         if len(states) >= 2 * max(1, len(exporter.config.targets if exporter.config else ())):
             for name in [n for n in states if exporter.target(n) is None]:
                 del states[name]
-        state = states[target.name] = TargetState(target)
+        state = states[target.name] = new_state(target)
     state.target = target
     return state
 
@@ -101,7 +113,7 @@ async def reload(request: web.Request) -> web.Response:
     return web.Response(text="Config reloaded.\n")
 
 
-def _row(state: TargetState) -> str:
+def _cells(state: TargetState) -> list[str]:
     result = state.last
     if result is None:
         cells = ["pending", "", "", "", ""]
@@ -114,11 +126,41 @@ def _row(state: TargetState) -> str:
             f"{result.duration * 1000:.1f} ms",
             f"{age:.0f} s ago",
         ]
+    return cells
+
+
+def _sync_detail(state: TargetState) -> str:
+    """What a reporter disagrees on and who is unmatched, or each observer's last outcome."""
+    result = state.last
+    if result is None:
+        return ""
+    if isinstance(state, ReporterState) and result.success:
+        parts = []
+        if state.out_of_sync:
+            parts.append("out of sync: " + ", ".join(state.out_of_sync))
+        if state.only_reporter:
+            parts.append("not probed: " + ", ".join(state.only_reporter))
+        if state.only_exporter:
+            parts.append("not listed: " + ", ".join(state.only_exporter))
+        return "; ".join(parts) or "in sync"
+    if isinstance(state, PipelineState) and result.canary is not None:
+        canary = result.canary
+        outcomes = round_outcomes(canary, state.deadline)
+        out = []
+        for name, kind in outcomes.items():
+            seconds = canary.seen.get(name)
+            out.append(f"{name} {kind}" + (f" {seconds:.3f}s" if seconds is not None else ""))
+        return ", ".join(out)
+    return ""
+
+
+def _row(state: TargetState) -> str:
+    cells = _cells(state)
     target = state.target
     return (
         "<tr>"
         + "".join(f"<td>{html.escape(c)}</td>" for c in [target.name, target.kind, *cells])
-        + "</tr>"
+        + f"<td>{html.escape(_sync_detail(state))}</td></tr>"
     )
 
 
@@ -132,7 +174,7 @@ async def index(request: web.Request) -> web.Response:
 <p><a href="/metrics">/metrics</a> · <a href="/-/healthy">/-/healthy</a> ·
 <a href="/-/ready">/-/ready</a> · POST /-/reload · /probe?target=NAME</p>
 <table><tr><th>target</th><th>kind</th><th>up</th><th>health</th><th>failure</th>
-<th>duration</th><th>last probe</th></tr>
+<th>duration</th><th>last probe</th><th>sync</th></tr>
 {rows}
 </table></body></html>
 """

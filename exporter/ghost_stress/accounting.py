@@ -1,5 +1,8 @@
 """Patch accounting: counters, the duration histogram, the event log and the event fan-out.
 
+Canaries (:meth:`Accounting.canary`) share the event log and the fan-out with patches but touch
+no patch counter: only ``canaries`` counts them.
+
 Every method runs in the event loop and none of them awaits, so each update is atomic with respect
 to every reader: ``started == completed + failed + timeout + in_flight`` holds at every instant.
 """
@@ -11,10 +14,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .events import EventLog, Outcome, PatchEvent
+from .events import CanaryEvent, Event, EventLog, Outcome, PatchEvent
 from .stats import DURATION_BUCKETS, Counts, DurationHistogram, DurationStats
 
-EventSink = Callable[[PatchEvent], None]
+EventSink = Callable[[Event], None]
 
 
 class Accounting:
@@ -38,6 +41,7 @@ class Accounting:
         self.failed = 0
         self.timeout = 0
         self.in_flight = 0
+        self.canaries = 0
         self._sinks: list[EventSink] = []
 
     def subscribe(self, sink: EventSink) -> None:
@@ -82,7 +86,20 @@ class Accounting:
         }
         self._emit(event)
 
-    def _emit(self, event: PatchEvent) -> None:
+    def canary(self, canary_id: str) -> CanaryEvent:
+        """Put a canary event through the event path (log, ``/ws``, reporting); no patch counts."""
+        self.canaries += 1
+        event: CanaryEvent = {
+            "seq": self.log.next_seq(),
+            "ts": time.time(),
+            "type": "canary",
+            "canary_id": canary_id,
+            "daemon": self.daemon,
+        }
+        self._emit(event)
+        return event
+
+    def _emit(self, event: Event) -> None:
         self.log.append(event)
         for sink in self._sinks:
             sink(event)
@@ -104,4 +121,5 @@ class Accounting:
                 "in_flight": self.in_flight,
             },
             "duration_seconds": self.histogram.snapshot(),
+            "canaries": self.canaries,
         }

@@ -1,4 +1,4 @@
-"""The patch status protocol over HTTP: status, event log, WebSocket feed and health."""
+"""The patch status protocol over HTTP: status, event log, WebSocket feed, canaries, health."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from .accounting import Accounting
+from .canary import BURST, RATE, CanaryError, TokenBucket, parse_canary, read_body
 from .events import DEFAULT_PAGE_LIMIT
 from .executor import Executor
 from .hub import DEFAULT_CLIENT_QUEUE, Hub
@@ -17,6 +18,7 @@ ACCOUNTING = web.AppKey("accounting", Accounting)
 HUB = web.AppKey("hub", Hub)
 REPORTER = web.AppKey("reporter", Reporter)
 EXECUTOR = web.AppKey("executor", Executor)
+CANARY_BUCKET = web.AppKey("canary_bucket", TokenBucket)
 
 
 def create_app(
@@ -33,6 +35,7 @@ def create_app(
     app = web.Application()
     app[ACCOUNTING] = accounting
     app[HUB] = Hub(ws_queue)
+    app[CANARY_BUCKET] = TokenBucket(RATE, BURST)
     if executor is not None:
         app[EXECUTOR] = executor
     if reporter is not None:
@@ -42,6 +45,7 @@ def create_app(
     app.router.add_get("/api/status", status)
     app.router.add_get("/api/patches", patches)
     app.router.add_get("/ws", websocket)
+    app.router.add_post("/api/canary", canary)
     app.router.add_get("/-/healthy", healthy)
     return app
 
@@ -86,6 +90,19 @@ def _non_negative(request: web.Request, name: str, default: int) -> int:
     if not (text.isascii() and text.isdigit()):
         raise ValueError(f"{name} must be a non-negative integer, got {text!r}")
     return int(text)
+
+
+async def canary(request: web.Request) -> web.Response:
+    """Validate, rate-limit, then put one canary event through the event path (202)."""
+    try:
+        canary_id = parse_canary(await read_body(request))
+    except CanaryError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    if not request.app[CANARY_BUCKET].take():
+        message = f"at most {RATE:g} canaries per second"
+        return web.json_response({"error": message}, status=429, headers={"Retry-After": "1"})
+    event = request.app[ACCOUNTING].canary(canary_id)
+    return web.json_response({"seq": event["seq"], "ts": event["ts"], "id": canary_id}, status=202)
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:

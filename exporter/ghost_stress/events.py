@@ -1,4 +1,4 @@
-"""Patch events and the bounded event log behind ``GET /api/patches``."""
+"""Patch and canary events and the bounded event log behind ``GET /api/patches``."""
 
 from __future__ import annotations
 
@@ -27,11 +27,24 @@ class PatchEvent(TypedDict):
     exit_code: NotRequired[int | None]
 
 
+class CanaryEvent(TypedDict):
+    """A canary (``POST /api/canary``): it travels the event path of a patch but is not one."""
+
+    seq: int
+    ts: float
+    type: Literal["canary"]
+    canary_id: str
+    daemon: str
+
+
+Event = PatchEvent | CanaryEvent
+
+
 @dataclass(frozen=True, slots=True)
 class EventPage:
     """One page of the event log after a cursor."""
 
-    events: list[PatchEvent]
+    events: list[Event]
     next_after: int
     oldest_seq: int
     last_seq: int
@@ -56,7 +69,7 @@ class EventLog:
         if capacity < 1:
             raise ValueError("the event buffer must hold at least one event")
         self.capacity = capacity
-        self._events: deque[PatchEvent] = deque(maxlen=capacity)
+        self._events: deque[Event] = deque(maxlen=capacity)
         self.last_seq = 0
 
     def next_seq(self) -> int:
@@ -64,7 +77,7 @@ class EventLog:
         self.last_seq += 1
         return self.last_seq
 
-    def append(self, event: PatchEvent) -> None:
+    def append(self, event: Event) -> None:
         self._events.append(event)
 
     @property
@@ -86,7 +99,7 @@ class EventLog:
         start = max(after + 1, oldest)
         offset = start - oldest
         if offset >= len(self._events):  # at or past the newest event, however far (no islice)
-            events: list[PatchEvent] = []
+            events: list[Event] = []
         else:
             events = list(islice(self._events, offset, offset + limit))
         next_after = events[-1]["seq"] if events else max(after, min(start - 1, self.last_seq))

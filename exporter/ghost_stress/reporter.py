@@ -1,4 +1,4 @@
-"""``--report-to``: POST every patch event to a status API without ever slowing the patches.
+"""``--report-to``: POST every event (patches, canaries) to a status API, never slowing patches.
 
 Events go on a bounded queue (``submit`` never waits; an event that finds the queue full is
 dropped and counted). One background task drains the queue in order over a shared ClientSession;
@@ -18,7 +18,7 @@ from typing import TypedDict
 
 import aiohttp
 
-from .events import PatchEvent
+from .events import Event
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Reporter:
         self.failed = 0
         self.dropped = 0
         self.submitted = 0
-        self._queue: asyncio.Queue[PatchEvent] = asyncio.Queue(maxsize=options.queue_size)
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=options.queue_size)
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._busy = False
@@ -62,7 +62,7 @@ class Reporter:
     def counts(self) -> ReportCounts:
         return {"sent": self.sent, "failed": self.failed, "dropped": self.dropped}
 
-    def submit(self, event: PatchEvent) -> None:
+    def submit(self, event: Event) -> None:
         """Queue an event for sending; drop it (counted) when the queue is full."""
         self.submitted += 1
         try:
@@ -113,7 +113,7 @@ class Reporter:
                 self._busy = False
                 self._queue.task_done()
 
-    async def _deliver(self, event: PatchEvent) -> bool:
+    async def _deliver(self, event: Event) -> bool:
         assert self._session is not None
         delay = self.options.backoff
         for attempt in range(self.options.retries + 1):

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ghost_demo import cli as demo_cli
 from ghost_exporter import cli as exporter_cli
 from ghost_exporter.config import parse_config, schema
-from ghost_exporter.metrics import ALL_METRICS
+from ghost_exporter.metrics import ALL_METRICS, PIPELINE_METRICS, REPORTER_METRICS
 from ghost_exporter.webconfig import parse_web_config
 from ghost_remediate import cli as remediate_cli
 from ghost_remediate.config import parse_config as parse_remediate
@@ -276,3 +276,14 @@ def test_every_relative_link_resolves() -> None:
             elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
                 broken.append(f"{path.relative_to(ROOT)}: {target}: no heading #{anchor}")
     assert broken == []
+
+
+def test_sync_page_covers_its_metrics_and_is_linked() -> None:
+    doc = (ROOT / "docs" / "sync.md").read_text()
+    for metric in REPORTER_METRICS + PIPELINE_METRICS:
+        assert f"`{metric.name}" in doc, metric.name
+    for key in ("services_field", "name_field", "state_field", "deadline", "{{canary}}"):
+        assert key in doc
+    assert "(docs/sync.md)" in (ROOT / "README.md").read_text()
+    for page in ("configuration.md", "metrics.md"):
+        assert "(sync.md" in (ROOT / "docs" / page).read_text()

@@ -7,12 +7,13 @@ from typing import Any
 
 from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
 from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
-from ghost_exporter.config.model import Config, Kind, Target
-from ghost_exporter.config.schema import ConfigFile, Defaults
+from ghost_exporter.config.model import KINDS, Config, Kind, Target
+from ghost_exporter.config.schema import ConfigFile, Defaults, Pipeline
 from ghost_exporter.config.validate import Staged, validate_staged
 from ghost_exporter.metrics import RESERVED_LABELS
 
 __all__ = [
+    "KINDS",
     "Config",
     "ConfigError",
     "ErrorDetail",
@@ -21,6 +22,10 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+
+#: Kinds whose spec is the whole config entry (a service's spec is its ``http``, ``tcp``, …).
+_WHOLE_ENTRY = frozenset({"daemon", "reporter", "pipeline"})
 
 
 def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[ErrorDetail]:
@@ -32,6 +37,8 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
         ("services", i, s) for i, s in staged.entries("services")
     ]
     entries += [("daemons", i, d) for i, d in staged.entries("daemons")]
+    entries += [("reporters", i, r) for i, r in staged.entries("reporters")]
+    entries += [("pipelines", i, p) for i, p in staged.entries("pipelines")]
     for section, index, entry in entries:
         path: tuple[str | int, ...] = (section, index)
         where = format_path(path)
@@ -68,6 +75,8 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
                     f"timeout {timeout:g}s is longer than the interval {interval:g}s",
                 )
             )
+    for index, pipeline in staged.entries("pipelines"):
+        details += _pipeline_checks(doc, defaults, index, pipeline)
     if defaults is not None and defaults.timeout > defaults.interval:
         details.append(
             ErrorDetail(
@@ -80,6 +89,41 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
     return details
 
 
+def _pipeline_checks(
+    doc: LoadedDocument, defaults: Defaults | None, index: int, pipeline: Pipeline
+) -> list[ErrorDetail]:
+    details: list[ErrorDetail] = []
+    path: tuple[str | int, ...] = ("pipelines", index)
+    where = format_path(path)
+    interval = pipeline.interval or (defaults or Defaults()).interval
+    if 2 * pipeline.deadline >= interval:
+        key = "deadline" if "deadline" in pipeline.model_fields_set else "interval"
+        details.append(
+            ErrorDetail(
+                doc.file,
+                doc.line_of((*path, key)),
+                f"{where}.{key}",
+                f"deadline {pipeline.deadline:g}s must be less than half the interval "
+                f"{interval:g}s: a round waits up to twice the deadline before the next one",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, observer in enumerate(pipeline.observe):
+        if observer.name in seen:
+            details.append(
+                ErrorDetail(
+                    doc.file,
+                    doc.line_of((*path, "observe", i, "name")),
+                    f"{where}.observe[{i}].name",
+                    f"duplicate observer name {observer.name!r} "
+                    f"(first used by observe[{seen[observer.name]}])",
+                )
+            )
+        else:
+            seen[observer.name] = i
+    return details
+
+
 def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
     targets: list[Target] = []
     for service in parsed.services:
@@ -87,11 +131,15 @@ def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
         targets.append(_target(parsed, service, kind))
     for daemon in parsed.daemons:
         targets.append(_target(parsed, daemon, "daemon"))
+    for reporter in parsed.reporters:
+        targets.append(_target(parsed, reporter, "reporter"))
+    for pipeline in parsed.pipelines:
+        targets.append(_target(parsed, pipeline, "pipeline"))
     return Config(tuple(targets), doc.file)
 
 
 def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
-    spec = entry if kind == "daemon" else getattr(entry, kind)
+    spec = entry if kind in _WHOLE_ENTRY else getattr(entry, kind)
     assert spec is not None
     return Target(
         name=entry.name,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -228,7 +229,143 @@ class Daemon(_Target):
         return _check_url(value, ("http", "https"))
 
 
+#: The one placeholder of a pipeline's emit request, replaced by each round's canary id.
+CANARY = "{{canary}}"
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
+
+
+def _no_placeholder(value: str) -> str:
+    if "{{" in value:
+        raise ValueError(
+            f"{CANARY} is only replaced in the emit request's body and headers, not here"
+        )
+    return value
+
+
+def _only_canary(value: str) -> str:
+    for found in _PLACEHOLDER.findall(value):
+        if found != CANARY:
+            raise ValueError(f"unknown placeholder {found!r}: only {CANARY} is replaced")
+    return value
+
+
+def _plain_headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for text in value.values():
+        _no_placeholder(text.get_secret_value())
+    return value
+
+
+def _canary_headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for text in value.values():
+        _only_canary(text.get_secret_value())
+    return value
+
+
+def _plain_url(*schemes: str) -> AfterValidator:
+    return AfterValidator(lambda value: _no_placeholder(_check_url(value, schemes)))
+
+
+#: Reporter and pipeline URLs and headers: ``{{canary}}`` is refused in them (emit headers aside).
+PlainHTTPURL = Annotated[str, _plain_url("http", "https")]
+PlainWSURL = Annotated[str, _plain_url("ws", "wss")]
+PlainHeaders = Annotated[Headers, AfterValidator(_plain_headers)]
+CanaryHeaders = Annotated[Headers, AfterValidator(_canary_headers)]
+PlainText = Annotated[str, AfterValidator(_no_placeholder)]
+CanaryText = Annotated[str, AfterValidator(_only_canary)]
+StatusCodes = list[Annotated[int, Field(ge=100, le=599)]]
+
+
+class ReporterHTTP(_Model):
+    """Where a reporter's claims are read, and how its answer is laid out."""
+
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    valid_status_codes: StatusCodes = Field(default_factory=list)
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    max_body_bytes: Size = 1024 * 1024
+    services_field: str = Field(default="services", min_length=1)
+    name_field: str = Field(default="name", min_length=1)
+    state_field: str = Field(default="status", min_length=1)
+    health_map: dict[str, HealthState] = Field(default_factory=dict)
+
+
+class Reporter(_Target):
+    """Another monitor whose claims about the services are compared with the exporter's view."""
+
+    http: ReporterHTTP
+
+
+class EmitHTTP(_Model):
+    """The request that sends a canary in; ``{{canary}}`` in body and headers is its id."""
+
+    url: PlainHTTPURL
+    method: HTTPMethod = "POST"
+    headers: CanaryHeaders = Field(default_factory=dict)
+    body: CanaryText | None = None
+    basic_auth: BasicAuth | None = None
+    valid_status_codes: StatusCodes = Field(default_factory=list)
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    max_body_bytes: Size = 64 * 1024
+
+    @model_validator(mode="after")
+    def _carries_canary(self) -> EmitHTTP:
+        in_headers = any(CANARY in v.get_secret_value() for v in self.headers.values())
+        if CANARY not in (self.body or "") and not in_headers:
+            raise ValueError(f"the body or a header must carry {CANARY}")
+        return self
+
+
+class Emit(_Model):
+    http: EmitHTTP
+
+
+class WebSocketObserver(_Model):
+    """A feed watched over one persistent connection for any message containing the canary."""
+
+    url: PlainWSURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    send: PlainText | None = None
+    max_message_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+
+class HTTPObserver(_Model):
+    """An endpoint polled until its body contains the canary."""
+
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    poll: PositiveDuration = 0.25
+    max_body_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+
+class Observer(_Model):
+    name: Name
+    websocket: WebSocketObserver | None = None
+    http: HTTPObserver | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Observer:
+        kinds = [k for k in ("websocket", "http") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"needs exactly one of websocket, http (found: {found})")
+        return self
+
+
+class Pipeline(_Target):
+    """A canary sent in at one end (``emit``) and watched for at the other (``observe``)."""
+
+    deadline: PositiveDuration = 5.0
+    emit: Emit
+    observe: list[Observer] = Field(min_length=1, max_length=64)
+
+
 class ConfigFile(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
     services: list[Service] = Field(default_factory=list)
     daemons: list[Daemon] = Field(default_factory=list)
+    reporters: list[Reporter] = Field(default_factory=list)
+    pipelines: list[Pipeline] = Field(default_factory=list)

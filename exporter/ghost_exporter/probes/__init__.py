@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ghost_exporter.probes.base import (
+    CanaryRound,
     DaemonStatus,
     FailureReason,
     Health,
@@ -12,6 +13,8 @@ from ghost_exporter.probes.base import (
 from ghost_exporter.probes.context import ProbeContext
 from ghost_exporter.probes.daemon import DaemonProber
 from ghost_exporter.probes.http import HTTPProber
+from ghost_exporter.probes.pipeline import PipelineProber
+from ghost_exporter.probes.reporter import ReporterProber
 from ghost_exporter.probes.tcp import TCPProber
 from ghost_exporter.probes.websocket import WebSocketProber
 
@@ -21,10 +24,13 @@ PROBERS: dict[str, Prober] = {
     "websocket": WebSocketProber(),
     "tcp": TCPProber(),
     "daemon": DaemonProber(),
+    "reporter": ReporterProber(),
+    "pipeline": PipelineProber(),
 }
 
 __all__ = [
     "PROBERS",
+    "CanaryRound",
     "DaemonStatus",
     "FailureReason",
     "Health",

@@ -46,6 +46,18 @@ class DaemonStatus:
 
 
 @dataclass(slots=True)
+class CanaryRound:
+    """One pipeline round: the canary sent and, per observer, seconds from sending to seeing
+    it (None: not seen, or not watched when the observer could not connect)."""
+
+    canary: str
+    emitted: bool = False
+    emit_reason: FailureReason | None = None
+    seen: dict[str, float | None] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class ProbeResult:
     """What one probe found. Probers fill it in as they go, so a timeout keeps the phases done."""
 
@@ -60,6 +72,9 @@ class ProbeResult:
     message_lag: float | None = None
     cert_expiry: float | None = None
     daemon: DaemonStatus | None = None
+    #: A reporter's claims: service name -> state, as it listed them.
+    claims: dict[str, Health] | None = None
+    canary: CanaryRound | None = None
 
     def fail(self, reason: FailureReason, message: str) -> ProbeResult:
         """Mark the probe failed; the first reason given wins."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import aiohttp
 
@@ -16,6 +18,16 @@ USER_AGENT = f"ghost-exporter/{__version__}"
 #: How long a WebSocket's close handshake may take, once the probe's verdict is known, before the
 #: connection is dropped (a push-only peer that never reads never answers it).
 WS_CLOSE_GRACE = 0.25
+
+
+class Resource(Protocol):
+    """Something a kind keeps open across probes (persistent connections), closed with the
+    context."""
+
+    async def aclose(self) -> None: ...
+
+
+R = TypeVar("R", bound=Resource)
 
 
 class ProbeContext:
@@ -32,6 +44,7 @@ class ProbeContext:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._closing: set[asyncio.Task[None]] = set()
+        self._resources: dict[str, Resource] = {}
 
     def close_websocket(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Close ``ws`` in the background, best effort: send the close frame, wait at most
@@ -55,8 +68,18 @@ class ProbeContext:
         clear_client_contexts()
         self.pool.close_tls()
 
+    def resource(self, name: str, factory: Callable[[], R]) -> R:
+        """The context's one ``name`` resource, created by ``factory`` on first use."""
+        found = self._resources.get(name)
+        if found is None:
+            found = self._resources[name] = factory()
+        return found  # type: ignore[return-value]
+
     async def close(self) -> None:
         await self.wait_closing()
+        for resource in self._resources.values():
+            await resource.aclose()
+        self._resources.clear()
         self.pool.close()
         await self.websocket.close()
 

@@ -163,7 +163,7 @@ async def test_error_answers_500_everywhere_but_the_fault_route(
     [
         ({"mode": "broken"}, "invalid mode 'broken'"),
         ({}, "invalid mode None"),
-        ({"mode": "degraded", "delay": "1s"}, "delay applies to the slow mode only"),
+        ({"mode": "degraded", "delay": "1s"}, "delay applies to the slow and lagging modes only"),
         ({"mode": "slow", "delay": "soon"}, "invalid duration"),
         ({"mode": "slow", "delay": -1}, "finite number of seconds"),
         ({"mode": "down", "extra": 1}, "unknown keys ['extra']"),

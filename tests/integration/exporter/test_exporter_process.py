@@ -14,7 +14,14 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tests.support import Running, ThreadedServer, cli, require_tool, run_exporter, wait_until
+from tests.support import (
+    Running,
+    ThreadedServer,
+    assert_promtool_accepts,
+    cli,
+    run_exporter,
+    wait_until,
+)
 
 
 def _targets_app() -> web.Application:
@@ -61,12 +68,7 @@ def test_scrape_probe_reload_and_shutdown(targets: str, tmp_path: Path) -> None:
         assert "process_resident_memory_bytes" in text
         assert 'ghost_exporter_targets{kind="http"} 2.0' in text
 
-        promtool = require_tool("promtool")
-        checked = subprocess.run(
-            [promtool, "check", "metrics"], input=text.encode(), capture_output=True, check=False
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        assert checked.stdout.decode() + checked.stderr.decode() == ""
+        assert_promtool_accepts(text)
 
         status, probed = exporter.get("/probe?target=alpha")
         assert status == 200

@@ -30,7 +30,7 @@ def _generated_alerts() -> list[tuple[str, str]]:
 def test_amtool_check_config() -> None:
     result = expect_success("amtool", "check-config", str(CONFIG))
     assert "SUCCESS" in result.stdout, result.report()
-    assert "2 inhibit rules" in result.stdout, result.report()
+    assert "3 inhibit rules" in result.stdout, result.report()
     assert "3 receivers" in result.stdout, result.report()
 
 
@@ -59,6 +59,30 @@ ROUTES = [
     ),
     (_labels("GhostProbeLatencyHigh", "warning", service="status-api"), "ghost-warning"),
     (_labels("GhostTLSCertificateExpiring", "warning", service="telemetry-ws"), "ghost-warning"),
+    # Monitor sync: a monitor out of sync and a lost canary page; a reporter down is a ticket.
+    (
+        _labels("GhostMonitorOutOfSync", "critical", reporter="status-api", service="dual-monitor"),
+        "ghost-critical",
+    ),
+    (
+        _labels("GhostReporterDown", "warning", reporter="status-api", service="status-api"),
+        "ghost-warning",
+    ),
+    (
+        _labels(
+            "GhostPipelineCanaryLost", "critical", pipeline="patch-events", service="patch-events"
+        ),
+        "ghost-critical",
+    ),
+    (
+        _labels(
+            "GhostPipelineErrorBudgetBurn",
+            "critical",
+            pipeline="patch-events",
+            service="patch-events",
+        ),
+        "ghost-critical",
+    ),
     # No or another severity: the default route, so nothing is dropped.
     (_labels("Watchdog", "none"), "ghost-warning"),
     (_labels("SomethingElse"), "ghost-warning"),
@@ -135,6 +159,12 @@ INHIBITION = [
     (_alert("GhostTLSCertificateExpiring", "critical", "telemetry-ws"), False),
     (_alert("GhostTLSCertificateExpiring", "warning", "telemetry-ws"), True),
     (_alert("GhostTLSCertificateExpiring", "warning", "telemetry-api"), False),
+    # A monitor out of sync about a down service is a page of its own, never held back.
+    (_alert("GhostMonitorOutOfSync", "critical", "dual-monitor", reporter="status-api"), False),
+    # A lost canary holds back the burn alert of its own pipeline only.
+    (_alert("GhostPipelineCanaryLost", "critical", "patch-events", observer="status-ws"), False),
+    (_alert("GhostPipelineErrorBudgetBurn", "critical", "patch-events"), True),
+    (_alert("GhostPipelineErrorBudgetBurn", "critical", "alerts-feed"), False),
 ]
 
 

@@ -70,7 +70,8 @@ async def test_status_has_the_protocol_shape(daemon: Daemon, http: aiohttp.Clien
         assert response.status == 200
         body = await response.json()
     assert set(body) == {
-        "daemon", "instance_id", "started_at", "patches", "duration_seconds", "skipped",
+        "daemon", "instance_id", "started_at", "patches", "duration_seconds", "canaries",
+        "skipped",
     }  # fmt: skip
     assert body["daemon"] == "stress-test"
     assert len(body["instance_id"]) == 32

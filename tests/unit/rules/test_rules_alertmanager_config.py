@@ -104,7 +104,7 @@ def test_a_down_service_or_daemon_inhibits_its_warnings(
     config: dict[str, Any], alerts: list[dict[str, Any]]
 ) -> None:
     rules = config["inhibit_rules"]
-    down = [r for r in rules if matcher(r["source_matchers"][0])[0] == "alertname"]
+    down = [r for r in rules if "GhostServiceDown" in matcher(r["source_matchers"][0])[2]]
     assert len(down) == 1
     rule = down[0]
     _, op, value = matcher(rule["source_matchers"][0])
@@ -134,3 +134,23 @@ def test_a_critical_tier_inhibits_the_warning_tier_of_the_same_alert(
     assert len(tiers) == 1
     assert [matcher(m) for m in tiers[0]["target_matchers"]] == [("severity", "=", "warning")]
     assert tiers[0]["equal"] == ["alertname", "service"]
+
+
+def test_a_lost_canary_holds_back_the_burn_alert_of_its_pipeline(
+    config: dict[str, Any], alerts: list[dict[str, Any]]
+) -> None:
+    rules = [
+        r
+        for r in config["inhibit_rules"]
+        if [matcher(m) for m in r["source_matchers"]]
+        == [("alertname", "=", "GhostPipelineCanaryLost")]
+    ]
+    assert len(rules) == 1
+    assert [matcher(m) for m in rules[0]["target_matchers"]] == [
+        ("alertname", "=", "GhostPipelineErrorBudgetBurn")
+    ]
+    assert rules[0]["equal"] == ["service"]
+    # Both carry the pipeline's name as their service, so `equal` pairs them by pipeline.
+    by_name = {a["alert"]: a for a in alerts}
+    for name in ("GhostPipelineCanaryLost", "GhostPipelineErrorBudgetBurn"):
+        assert by_name[name]["labels"]["service"] == "{{ $labels.pipeline }}", name

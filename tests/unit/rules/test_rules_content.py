@@ -82,6 +82,10 @@ def test_daemon_and_exporter_alerts_carry_a_service_label(alerts: list[dict[str,
             assert rule["labels"]["service"] == "{{ $labels.daemon }}", rule["alert"]
         elif re.search(r"\bup\{|ghost_exporter_", rule["expr"]):
             assert rule["labels"]["service"] == "ghost-exporter", rule["alert"]
+        elif re.search(r"\bghost_reporter_up\b", rule["expr"]):
+            assert rule["labels"]["service"] == "{{ $labels.reporter }}", rule["alert"]
+        elif re.search(r"\bghost_pipeline_|ghost:pipeline", rule["expr"]):
+            assert rule["labels"]["service"] == "{{ $labels.pipeline }}", rule["alert"]
         else:
             assert "service" not in rule["labels"], rule["alert"]  # kept from the expression
 
@@ -103,6 +107,8 @@ def test_expressions_use_only_published_metrics(
     for rule in alerts + records:
         name = rule.get("alert") or rule["record"]
         expr = re.sub(r'"[^"]*"', '""', rule["expr"])  # label values are no metric names
+        # Queries in annotation templates (`printf "ghost_x{...}" ... | query`) count too.
+        expr += " " + " ".join(re.findall(r'printf "([^"]*)"', str(rule.get("annotations"))))
         for metric in re.findall(r"\bghost_[a-z_]+", expr):
             assert metric in published, (
                 f"{name}: {metric} is not in ghost_exporter.metrics or ghost_remediate.metrics"

@@ -24,9 +24,10 @@ RECORDING_NAMES = {
     "ghost:patches:rate5m",
     "ghost:patch_success_ratio:rate5m",
     "ghost:patch_duration_seconds:p95_5m",
+    "ghost:pipeline_delivered_ratio:rate5m",
     *(
         f"ghost:{family}:rate{window}"
-        for family in ("service_error_ratio", "patch_error_ratio")
+        for family in ("service_error_ratio", "patch_error_ratio", "pipeline_error_ratio")
         for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     ),
 }

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ghost_stress.accounting import Accounting
-from ghost_stress.events import PatchEvent
+from ghost_stress.events import Event, PatchEvent
 from ghost_stress.executor import Executor
 from ghost_stress.patches import SimulatedPatches
 
@@ -42,8 +42,9 @@ async def _run(
     events: list[PatchEvent] = []
     reads = 0
 
-    def on_event(event: PatchEvent) -> None:
+    def on_event(event: Event) -> None:
         nonlocal reads
+        assert event["type"] != "canary"
         events.append(event)
         _check_status(accounting, concurrency)
         reads += 1

@@ -1,0 +1,99 @@
+"""The reporter prober: read another monitor's claims about the services (one request)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ghost_exporter.config.schema import Reporter, ReporterHTTP
+from ghost_exporter.probes.base import (
+    FailureReason,
+    Health,
+    ProbeResult,
+    dotted_get,
+    map_health,
+)
+from ghost_exporter.probes.errors import classify
+from ghost_exporter.probes.httpclient import HTTPError
+from ghost_exporter.probes.outbound import build_headers, send, status_ok
+
+if TYPE_CHECKING:
+    from ghost_exporter.config import Target
+    from ghost_exporter.probes.context import ProbeContext
+
+#: The most services one answer may list; more is refused as not a status answer.
+MAX_CLAIMS = 10_000
+_MAX_NAME = 256
+
+
+class ClaimsError(ValueError):
+    """The answer is not a list of services with states."""
+
+
+def _state(entry: Any, spec: ReporterHTTP) -> Health:
+    """An entry's state: its ``state_field``, or the entry itself when it is a bare value."""
+    if isinstance(entry, dict):
+        found, value = dotted_get(entry, spec.state_field)
+        return map_health(value, spec.health_map) if found else Health.UNKNOWN
+    return map_health(entry, spec.health_map)
+
+
+def parse_claims(data: Any, spec: ReporterHTTP) -> dict[str, Health]:
+    """Service name -> claimed state, from a decoded answer; raises ClaimsError."""
+    found, services = dotted_get(data, spec.services_field)
+    if not found:
+        raise ClaimsError(f"field {spec.services_field!r} is missing")
+    claims: dict[str, Health] = {}
+    if isinstance(services, dict):
+        entries = list(services.items())
+    elif isinstance(services, list):
+        entries = []
+        for item in services:
+            name = item.get(spec.name_field) if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                raise ClaimsError(f"an entry of {spec.services_field!r} has no {spec.name_field!r}")
+            entries.append((name, item))
+    else:
+        raise ClaimsError(f"field {spec.services_field!r} is neither an object nor a list")
+    if len(entries) > MAX_CLAIMS:
+        raise ClaimsError(f"more than {MAX_CLAIMS} services listed")
+    for name, entry in entries:
+        if not name or len(name) > _MAX_NAME:
+            raise ClaimsError("a service name is empty or too long")
+        claims[name] = _state(entry, spec)
+    return claims
+
+
+class ReporterProber:
+    """Read a reporter once; the claims go to ``result.claims``, compared later by the store."""
+
+    async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
+        spec = target.spec
+        assert isinstance(spec, Reporter)
+        try:
+            await self._read(spec.http, ctx, result)
+        except ClaimsError as exc:
+            result.fail(FailureReason.PROTOCOL, str(exc))
+        except HTTPError as exc:
+            result.fail(exc.reason, str(exc))
+        except Exception as exc:  # a prober never raises: every error is a reason
+            reason, message = classify(exc)
+            result.fail(reason, message)
+
+    async def _read(self, spec: ReporterHTTP, ctx: ProbeContext, result: ProbeResult) -> None:
+        headers = build_headers(spec.headers, spec.basic_auth, accept="application/json")
+        resp = await send(
+            "GET", spec.url, headers, None, spec.tls_config, spec.max_body_bytes, pool=ctx.pool
+        )
+        result.status_code = resp.status
+        if not status_ok(resp.status, spec.valid_status_codes):
+            result.fail(FailureReason.STATUS, f"status {resp.status}")
+            return
+        try:
+            data = json.loads(resp.body)
+        except (ValueError, RecursionError):
+            result.fail(FailureReason.BODY, "answer is not valid JSON")
+            return
+        result.claims = parse_claims(data, spec)
+        result.health = Health.HEALTHY
+        result.succeed()
