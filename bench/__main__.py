@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import blackbox, exporter, stress
+from bench import blackbox, exporter, pipelines, stress
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> str:
@@ -54,6 +54,7 @@ def main() -> None:
         with exporter.target_server(tmp) as base:
             results["side_by_side"] = blackbox.run(base, tmp, seconds=15.0)
             results.update(exporter.run(tmp, base, sizes=sizes, seconds=seconds))
+        results["pipelines"] = pipelines.run(tmp, seconds=30.0 if args.quick else 60.0)
     results["stress"] = stress.run()
     results["wall_seconds"] = time.time() - started
     side = results["side_by_side"]
@@ -70,6 +71,7 @@ def main() -> None:
     print(_table("sharding 2,000 targets over N exporters (--probe.shard)", results["shards"]))
     print(_table("/metrics rendering vs prometheus_client generate_latest", [results["render"]]))
     print(_table("ghost-stress", [results["stress"]]))
+    print(_table("100 pipelines at 15 s: CPU per canary round", [results["pipelines"]]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -108,9 +108,14 @@ class ReporterState(TargetState):
     settled: set[str] = field(default_factory=set)
     only_reporter: tuple[str, ...] = ()
     only_exporter: tuple[str, ...] = ()
+    quiet: bool = False
 
-    def compare(self, book: ServiceBook, now: float | None = None) -> None:
-        """Judge the last read against the book (after ``observe``); logs what changed."""
+    def compare(self, book: ServiceBook, now: float | None = None, final: bool = False) -> None:
+        """Judge the last read against the book (after ``observe``); logs what changed.
+
+        ``final`` (a one-off read, ``/probe``) judges a claim not yet known as a disagreement,
+        since no later probe will settle it, and logs nothing (the scheduled reads do)."""
+        self.quiet = final
         result = self.last
         at = time.monotonic() if now is None else now
         if result is None or not result.success or result.claims is None:
@@ -127,6 +132,8 @@ class ReporterState(TargetState):
         self.verdicts, self.settled = {}, set()
         for name, claim in self.claims.items():
             judged = verdict(book.history(name), claim, at, self.target.interval)
+            if judged is None and final and book.history(name):
+                judged = False
             if judged is not None:
                 self.settled.add(name)
                 self._set(name, judged, previous.get(name))
@@ -150,7 +157,7 @@ class ReporterState(TargetState):
 
     def _set(self, name: str, agrees: bool, before: bool | None) -> None:
         self.verdicts[name] = agrees
-        if agrees == before or (agrees and before is None):
+        if self.quiet or agrees == before or (agrees and before is None):
             return
         fields = {"reporter": self.target.name, "service": name}
         if agrees:
@@ -165,6 +172,8 @@ class ReporterState(TargetState):
         self, only_reporter: tuple[str, ...], only_exporter: tuple[str, ...]
     ) -> None:
         name = self.target.name
+        if self.quiet:
+            return
         if only_reporter != self.only_reporter and only_reporter:
             log.warning(
                 "reporter lists services the exporter does not probe",

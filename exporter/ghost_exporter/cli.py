@@ -101,11 +101,19 @@ def _parser() -> argparse.ArgumentParser:
         "hashmod uses over the target name (default: all targets)",
     )
     sub = parser.add_subparsers(dest="command", metavar="{check,validate}")
-    sub.add_parser(
+    check = sub.add_parser(
         "check",
         parents=[common],
-        help="probe every target once and print a table; exit 0 all healthy, 1 not, 2 bad config",
+        help="probe every target, read every reporter and run one round of every pipeline, "
+        "print a table; exit 0 all healthy and in sync, 1 not, 2 bad config",
         argument_default=argparse.SUPPRESS,
+    )
+    check.add_argument(
+        "--sync-log",
+        dest="sync_log",
+        metavar="FILE",
+        help="append one line to FILE: '<UTC time> SYNC SUCCESS services=N reporters=N "
+        "pipelines=N', or SYNC FAILURE followed by what failed",
     )
     validate = sub.add_parser(
         "validate",
@@ -220,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         from ghost_exporter.check import run_check
 
-        return run_check(config)
+        return run_check(config, sync_log=getattr(args, "sync_log", None))
     from prometheus_client import disable_created_metrics
 
     disable_created_metrics()  # type: ignore[no-untyped-call]

@@ -73,7 +73,7 @@ async def probe(request: web.Request) -> web.Response:
     state = new_state(target)
     state.observe(result)
     if isinstance(state, ReporterState):
-        state.compare(exporter.store.book)
+        state.compare(exporter.store.book, final=True)
     text = render([TargetText(state).render(state)])
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 

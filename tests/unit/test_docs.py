@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ghost_exporter.config import schema
-from ghost_exporter.metrics import ALL_METRICS
+from ghost_exporter.metrics import ALL_METRICS, PIPELINE_METRICS, REPORTER_METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +43,14 @@ def test_every_metric_is_documented() -> None:
         assert f"| {metric.type} |" in row
         for label in metric.labels:
             assert f"`{label}`" in row
+
+
+def test_sync_page_covers_its_metrics_and_is_linked() -> None:
+    doc = (ROOT / "docs" / "sync.md").read_text()
+    for metric in REPORTER_METRICS + PIPELINE_METRICS:
+        assert f"`{metric.name}" in doc, metric.name
+    for key in ("services_field", "name_field", "state_field", "deadline", "{{canary}}"):
+        assert key in doc
+    assert "(docs/sync.md)" in (ROOT / "README.md").read_text()
+    for page in ("configuration.md", "metrics.md"):
+        assert "(sync.md" in (ROOT / "docs" / page).read_text()
