@@ -31,7 +31,9 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with ExitStack() as stack:
         demo = start_demo(stack, tmp, "--telemetry-interval=200ms")
         stress = StressDaemon(stack, tmp)
-        stress.run("--rate=20/s", "--failure-rate=0.1", "--duration=10ms-100ms")
+        # Reporting to status-api carries the pipeline's canaries to its observers.
+        report_to = f"--report-to=http://127.0.0.1:{demo['status-api']}/api/patches"
+        stress.run("--rate=20/s", "--failure-rate=0.1", "--duration=10ms-100ms", report_to)
         config = exporter_config(
             tmp / "ghost.yml", demo, stress.port, {"interval": "1s", "timeout": "800ms"}
         )
@@ -46,6 +48,9 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "ghost:probe_duration_seconds:p95_5m",
             "ghost:service_availability:ratio_1h",
             "rate(ghost_patches_total[10s])",
+            "ghost_monitor_in_sync",
+            'ghost_pipeline_canaries_total{outcome="delivered"} > 0',
+            "ghost:pipeline_delivered_ratio:rate5m",
         ]
         while time.monotonic() < deadline:
             try:
