@@ -222,6 +222,8 @@ def _banner(args: argparse.Namespace, run_dir: Path) -> str:
         "Inject a fault (modes: healthy degraded unhealthy down slow stale error):",
         f'  curl -X POST 127.0.0.1:{control}/-/fault/dual-monitor -d \'{{"mode": "unhealthy"}}\'',
         f"  curl -X DELETE 127.0.0.1:{control}/-/fault/dual-monitor",
+        "Or make status-api an out-of-sync monitor (modes: frozen lagging dropping):",
+        f'  curl -X POST 127.0.0.1:{control}/-/fault/status-api -d \'{{"mode": "frozen"}}\'',
     ]
     if args.with_prometheus:
         lines += [
