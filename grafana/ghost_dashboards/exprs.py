@@ -52,26 +52,27 @@ def selector(metric: str, *matchers: str) -> str:
     return metric + "{" + ", ".join(matchers) + "}"
 
 
-def health_state(*matchers: str) -> str:
-    """One series per service whose value is the code of its current state (HEALTH_CODES).
+def _state_code(metric: str, by: str, matchers: Sequence[str]) -> str:
+    """The code (HEALTH_CODES) of the state a one-hot ``metric{state}`` gauge marks, by ``by``.
 
-    ghost_service_health is 1 for the current state and 0 for the others, so the largest
-    weighted series is the current state.
+    The gauge is 1 for the current state and 0 for the others, so the largest weighted series
+    is the current state.
     """
     terms = []
     for state, code in sorted(HEALTH_CODES.items(), key=lambda item: -item[1]):
         state_matcher = 'state="' + state + '"'
-        terms.append(f"{selector('ghost_service_health', *matchers, state_matcher)} * {code}")
-    return "max by (service) (" + " or ".join(terms) + ")"
+        terms.append(f"{selector(metric, *matchers, state_matcher)} * {code}")
+    return f"max by ({by}) (" + " or ".join(terms) + ")"
+
+
+def health_state(*matchers: str) -> str:
+    """One series per service whose value is the code of its current state (HEALTH_CODES)."""
+    return _state_code("ghost_service_health", "service", matchers)
 
 
 def claimed_state(*matchers: str) -> str:
     """One series per reporter and service: the code (HEALTH_CODES) of the state it claims."""
-    terms = []
-    for state, code in sorted(HEALTH_CODES.items(), key=lambda item: -item[1]):
-        state_matcher = 'state="' + state + '"'
-        terms.append(f"{selector('ghost_reported_health', *matchers, state_matcher)} * {code}")
-    return "max by (reporter, service) (" + " or ".join(terms) + ")"
+    return _state_code("ghost_reported_health", "reporter, service", matchers)
 
 
 def observed_state(*matchers: str) -> str:
