@@ -244,6 +244,8 @@ def _banner(args: argparse.Namespace, run_dir: Path) -> str:
         "Make the stress daemon fail half its patches for 5 minutes (a patch-failure burst):",
         f'  curl -X POST 127.0.0.1:{control}/-/fault/stress -d \'{{"mode": "failing"}}\'',
         f"  curl -X DELETE 127.0.0.1:{control}/-/fault/stress",
+        "Or make status-api an out-of-sync monitor (modes: frozen lagging dropping):",
+        f'  curl -X POST 127.0.0.1:{control}/-/fault/status-api -d \'{{"mode": "frozen"}}\'',
     ]
     if args.with_prometheus:
         lines += [

@@ -22,6 +22,8 @@ PATCHES_UID: Final = "ghost-patches"
 #: Default SLO objectives; burn rate = error ratio / (1 - objective).
 AVAILABILITY_OBJECTIVE: Final = 0.995
 PATCH_SUCCESS_OBJECTIVE: Final = 0.99
+#: Share of canaries every observer sees within the pipeline's deadline.
+PIPELINE_DELIVERY_OBJECTIVE: Final = 0.99
 
 #: Windows of the ghost:service_error_ratio:* and ghost:patch_error_ratio:* recording rules.
 ERROR_RATIO_WINDOWS: Final = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -32,3 +34,7 @@ BURN_RATE_FACTORS: Final = (1.0, 3.0, 6.0, 14.4)
 
 #: WebSocket freshness line (seconds).
 WEBSOCKET_LAG_LIMIT: Final = 5.0
+
+#: Ghost's real-time promise and the default pipeline deadline (seconds): the line drawn on
+#: canary delivery times. A canary seen within it is delivered, within twice it late.
+PIPELINE_DEADLINE: Final = 5.0

@@ -26,6 +26,14 @@ HEALTH_MAPPINGS: Final = {
 
 #: Series colours of ghost_patches_total outcomes, by regular expression on the series name.
 OUTCOME_COLOURS: Final = {".*completed": "green", ".*failed": "red", ".*timeout": "orange"}
+#: Series colours of ghost_pipeline_canaries_total outcomes.
+CANARY_COLOURS: Final = {".*delivered": "green", ".*late": "orange", ".*lost": "red"}
+
+#: Value of ghost_monitor_in_sync and its mappings.
+SYNC_MAPPINGS: Final = {0: ("DISAGREES", "red"), 1: ("AGREES", "green")}
+#: The observed state of a service whose probes fail, beside HEALTH_CODES.
+DOWN_CODE: Final = -1
+STATE_MAPPINGS: Final = {DOWN_CODE: ("DOWN", "red"), **HEALTH_MAPPINGS}
 
 #: Thresholds of burn-rate panels: one colour step at each alert factor.
 BURN_STEPS: Final = [
@@ -44,17 +52,34 @@ def selector(metric: str, *matchers: str) -> str:
     return metric + "{" + ", ".join(matchers) + "}"
 
 
-def health_state(*matchers: str) -> str:
-    """One series per service whose value is the code of its current state (HEALTH_CODES).
+def _state_code(metric: str, by: str, matchers: Sequence[str]) -> str:
+    """The code (HEALTH_CODES) of the state a one-hot ``metric{state}`` gauge marks, by ``by``.
 
-    ghost_service_health is 1 for the current state and 0 for the others, so the largest
-    weighted series is the current state.
+    The gauge is 1 for the current state and 0 for the others, so the largest weighted series
+    is the current state.
     """
     terms = []
     for state, code in sorted(HEALTH_CODES.items(), key=lambda item: -item[1]):
         state_matcher = 'state="' + state + '"'
-        terms.append(f"{selector('ghost_service_health', *matchers, state_matcher)} * {code}")
-    return "max by (service) (" + " or ".join(terms) + ")"
+        terms.append(f"{selector(metric, *matchers, state_matcher)} * {code}")
+    return f"max by ({by}) (" + " or ".join(terms) + ")"
+
+
+def health_state(*matchers: str) -> str:
+    """One series per service whose value is the code of its current state (HEALTH_CODES)."""
+    return _state_code("ghost_service_health", "service", matchers)
+
+
+def claimed_state(*matchers: str) -> str:
+    """One series per reporter and service: the code (HEALTH_CODES) of the state it claims."""
+    return _state_code("ghost_reported_health", "reporter, service", matchers)
+
+
+def observed_state(*matchers: str) -> str:
+    """One series per service: DOWN_CODE while its probes fail, else its health code."""
+    up = selector("ghost_service_up", *matchers)
+    down = f"(max by (service) ({up}) == 0) * 0 + ({DOWN_CODE})"
+    return f"{down} or {health_state(*matchers)}"
 
 
 def quantile(q: float, bucket_selector: str, by: Sequence[str] = ()) -> str:

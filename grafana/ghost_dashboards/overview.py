@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode
 
-from .constants import OVERVIEW_UID, PATCH_SUCCESS_OBJECTIVE, WEBSOCKET_LAG_LIMIT
+from .constants import (
+    OVERVIEW_UID,
+    PATCH_SUCCESS_OBJECTIVE,
+    PIPELINE_DEADLINE,
+    PIPELINE_DELIVERY_OBJECTIVE,
+    WEBSOCKET_LAG_LIMIT,
+)
 from .exprs import (
+    CANARY_COLOURS,
     DAEMON,
     HEALTH_MAPPINGS,
     JOB,
     OUTCOME_COLOURS,
     SERVICE,
+    STATE_MAPPINGS,
+    SYNC_MAPPINGS,
     UP_MAPPINGS,
+    claimed_state,
     health_state,
+    observed_state,
     quantile,
     selector,
 )
@@ -22,6 +33,7 @@ from .panels import (
     Query,
     heatmap_panel,
     stat_panel,
+    state_timeline_panel,
     table_panel,
     timeseries_panel,
 )
@@ -43,11 +55,13 @@ def build() -> BuiltDashboard:
     board = Board(
         OVERVIEW_UID,
         "Ghost overview",
-        "Health and latency of every ghost service, patch delivery by the stress daemons, "
+        "Health and latency of every ghost service, whether ghost's own monitors agree with "
+        "them and deliver real-time events in time, patch delivery by the stress daemons, "
         "firing Ghost alerts and the exporter itself.",
         [datasource_variable(), job_variable(), service_variable(multi=True), daemon_variable()],
     )
     _services(board)
+    _sync(board)
     _patches(board)
     _alerts(board)
     _exporter(board)
@@ -113,6 +127,132 @@ def _services(board: Board) -> None:
             links=[TO_SERVICE],
         ),
         width=12,
+        height=8,
+    )
+
+
+def _sync(board: Board) -> None:
+    """Monitor sync: reporters' claims against the probes, and canaries against the deadline."""
+    deadline = f"{PIPELINE_DEADLINE:g} s"
+    objective = f"{PIPELINE_DELIVERY_OBJECTIVE:.0%}"
+    board.row("Monitor sync")
+    board.add(
+        state_timeline_panel(
+            "Monitor agreement",
+            "Whether each reporter's claim about a service agrees with what the exporter "
+            "observes (ghost_monitor_in_sync; the exporter tolerates one reporter interval of "
+            "transition). DISAGREES for 2 minutes is GhostMonitorOutOfSync.",
+            [
+                Query(
+                    "min by (reporter, service) ("
+                    + selector("ghost_monitor_in_sync", JOB, SERVICE)
+                    + ")",
+                    "{{reporter}}: {{service}}",
+                )
+            ],
+            mappings=SYNC_MAPPINGS,
+            steps=[(None, "red"), (1, "green")],
+        ),
+        width=12,
+        height=8,
+    )
+    board.add(
+        state_timeline_panel(
+            "Claimed vs observed",
+            "For each service, the state each reporter claims (ghost_reported_health) above "
+            "the state the exporter observes: DOWN while its probes fail, else the health "
+            "state it reports (ghost_service_up, ghost_service_health). A frozen reporter "
+            "shows a claim that stops changing while the observed state moves.",
+            [
+                Query(claimed_state(JOB, SERVICE), "{{reporter}} claims {{service}}"),
+                Query(observed_state(JOB, SERVICE), "observed {{service}}"),
+            ],
+            mappings=STATE_MAPPINGS,
+            steps=[(None, "red"), (0, "text"), (1, "red"), (2, "orange"), (3, "green")],
+        ),
+        width=12,
+        height=8,
+    )
+    board.add(
+        stat_panel(
+            "Sync sources up",
+            "Whether each reporter answered with claims that parse (ghost_reporter_up), and "
+            "whether each pipeline's last canary reached every observer within its deadline "
+            "(ghost_pipeline_up).",
+            [
+                Query(selector("ghost_reporter_up", JOB), "reporter {{reporter}}", instant=True),
+                Query(selector("ghost_pipeline_up", JOB), "pipeline {{pipeline}}", instant=True),
+            ],
+            unit="none",
+            steps=[(None, "red"), (1, "green")],
+            mappings=UP_MAPPINGS,
+            background=True,
+        ),
+        width=4,
+        height=8,
+    )
+    board.add(
+        stat_panel(
+            "Canaries in time",
+            "Share of canaries every observer saw within the deadline over the last 5 "
+            f"minutes; green at the {objective} objective "
+            "(recording rule ghost:pipeline_delivered_ratio:rate5m).",
+            [Query(selector("ghost:pipeline_delivered_ratio:rate5m"), "{{pipeline}}")],
+            unit="percentunit",
+            steps=[(None, "red"), (PIPELINE_DELIVERY_OBJECTIVE, "green")],
+            decimals=2,
+            sparkline=True,
+        ),
+        width=4,
+        height=8,
+    )
+    delivery = selector("ghost_pipeline_delivery_seconds_bucket", JOB)
+    board.add(
+        timeseries_panel(
+            "Canary delivery time",
+            "Time from emitting a canary to each observer seeing it, median and 95th "
+            "percentile by pipeline and observer (ghost_pipeline_delivery_seconds); the red "
+            f"line is ghost's {deadline} real-time promise, the pipelines' deadline. Lost "
+            "canaries have no delivery time: see the outcomes.",
+            [
+                Query(
+                    quantile(0.5, delivery, ["pipeline", "observer"]),
+                    "{{pipeline}} {{observer}} p50",
+                ),
+                Query(
+                    quantile(0.95, delivery, ["pipeline", "observer"]),
+                    "{{pipeline}} {{observer}} p95",
+                ),
+            ],
+            unit="s",
+            steps=[(None, "green"), (PIPELINE_DEADLINE, "red")],
+            threshold_style=GraphThresholdsStyleMode.DASHED,
+            minimum=0,
+        ),
+        width=10,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Canary outcomes",
+            "Canaries per second by pipeline, observer and outcome "
+            f"(ghost_pipeline_canaries_total): delivered within the {deadline} deadline, "
+            "late (within twice it), lost.",
+            [
+                Query(
+                    "sum by (pipeline, observer, outcome) (rate("
+                    + selector("ghost_pipeline_canaries_total", JOB)
+                    + "[$__rate_interval]))",
+                    "{{pipeline}} {{observer}} {{outcome}}",
+                )
+            ],
+            unit="ops",
+            steps=[(None, "green")],
+            stacked=True,
+            minimum=0,
+            colours=CANARY_COLOURS,
+        ),
+        width=6,
         height=8,
     )
 

@@ -175,15 +175,22 @@ def exporter_config(
     defaults: Mapping[str, str],
     overrides: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
-    """examples/ghost.yml pointed at this run's ports, with other defaults and per-target keys."""
+    """examples/ghost.yml pointed at this run's ports, with other defaults and per-target keys.
+
+    Every URL is moved: services', daemons' and reporters', and a pipeline's emit and observers.
+    """
     config = yaml.safe_load((ROOT / "examples" / "ghost.yml").read_text(encoding="utf-8"))
     ports = {example: demo_ports[name] for example, name in EXAMPLE_PORTS.items()}
     ports[EXAMPLE_DAEMON_PORT] = stress_port
     config["defaults"] = dict(defaults)
-    for target in [*config["services"], *config["daemons"]]:
-        for kind in ("http", "websocket"):
-            if kind in target:
-                target[kind]["url"] = _with_port(target[kind]["url"], ports)
+    targets = [*config["services"], *config["daemons"], *config.get("reporters", [])]
+    pipelines = config.get("pipelines", [])
+    for target in [*targets, *pipelines]:
+        sections = [target, target.get("emit", {}), *target.get("observe", [])]
+        for section in sections:
+            for kind in ("http", "websocket"):
+                if kind in section:
+                    section[kind]["url"] = _with_port(section[kind]["url"], ports)
         if "url" in target:
             target["url"] = _with_port(target["url"], ports)
         target.update((overrides or {}).get(target["name"], {}))

@@ -50,22 +50,30 @@ CRITICAL = "ghost-critical"
 WARNING = "ghost-warning"
 #: Alertmanager timings for the test; routes, matchers and inhibitions stay those of the file.
 AM_TIMINGS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
-#: A healthy daemon: enough finished patches per 10 s window for the success-ratio alert.
-#: --control: the demo's `failing` fault of stress (a patch-failure burst) goes through the
-#: daemon's /-/failure-rate.
-STRESS_HEALTHY = ("--rate=20/s", "--duration=10ms-100ms", "--failure-rate=0", "--control")
+#: A healthy daemon: enough finished patches per 10 s window for the success-ratio alert. It
+#: reports its events, and the pipeline's canaries, to the demo status-api (``--report-to`` is
+#: added by ``AlertStack.run_stress``); a modest rate keeps that report queue short, so that a
+#: canary's delivery time is status-api's doing. --control: the demo's `failing` fault of stress
+#: (a patch-failure burst) goes through the daemon's /-/failure-rate.
+STRESS_HEALTHY = ("--rate=5/s", "--duration=10ms-100ms", "--failure-rate=0", "--control")
 #: The burst of the `failing` fault: half the patches, for longer than any case waits.
 BURST = {"mode": "failing", "failure_rate": 0.5, "for": "5m"}
 #: Probe timings: every target each second, except dual-monitor, whose slow answers (1.2 s,
 #: ghost-demo --slow-delay) must finish within its timeout to count as slow rather than failed.
 EXPORTER_DEFAULTS = {"interval": "1s", "timeout": "800ms"}
-EXPORTER_OVERRIDES = {"dual-monitor": {"interval": "2s", "timeout": "2s"}}
+#: The reporter compares every second; the pipeline sends a canary every 11 s, the shortest
+#: interval its 5 s deadline allows (an interval must exceed twice the deadline).
+EXPORTER_OVERRIDES = {
+    "dual-monitor": {"interval": "2s", "timeout": "2s"},
+    "status-board": {"interval": "1s"},
+    "patch-events": {"interval": "11s"},
+}
 SLOW_DELAY = "1.2s"
 #: In /probe mode Prometheus's scrape is the probe, and its timeout caps the probe's: every 2 s
 #: with a 2 s timeout, so that dual-monitor's slow answers still finish (see EXPORTER_OVERRIDES).
 PROBE_INTERVAL = "2s"
-#: Alerts that hold back the warnings of their service (alerts/alertmanager.yml).
-INHIBITORS = ("GhostServiceDown", "GhostDaemonDown")
+#: Alerts that hold back other alerts of their service (alerts/alertmanager.yml).
+INHIBITORS = ("GhostServiceDown", "GhostDaemonDown", "GhostPipelineCanaryLost")
 #: Longest wait for each step of a case; the steps take about 10 s.
 TIMEOUT = 60.0
 
@@ -96,7 +104,10 @@ class AlertStack:
 
     def run_stress(self, args: tuple[str, ...]) -> None:
         self.stress.stop()
-        self.stress.run(*args)
+        self.stress.run(*args, *self.report_to())
+
+    def report_to(self) -> tuple[str, ...]:
+        return (f"--report-to=http://127.0.0.1:{self.demo['status-api']}/api/patches",)
 
     def start_exporter(self) -> None:
         if not self.exporter.running:
@@ -145,7 +156,9 @@ def alert_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertStack
             f"--slow-delay={SLOW_DELAY}",
             f"--stress-url=http://127.0.0.1:{stress.port}",
         )
-        stress.run(*STRESS_HEALTHY)
+        stress.run(
+            *STRESS_HEALTHY, f"--report-to=http://127.0.0.1:{demo['status-api']}/api/patches"
+        )
         config = exporter_config(
             tmp / "ghost.yml", demo, stress.port, EXPORTER_DEFAULTS, EXPORTER_OVERRIDES
         )
@@ -185,6 +198,25 @@ class Case:
     receiver: str
     inject: Callable[[AlertStack], None]
     heal: Callable[[AlertStack], None]
+    #: PromQL that must each have a result before the fault: what the case's alert needs.
+    ready: tuple[str, ...] = ()
+
+
+#: Before a monitor-sync case: the reporter is read and agrees about every service.
+REPORTER_READY = ("ghost_reporter_up == 1", "absent(ghost_monitor_in_sync == 0)")
+#: Before a pipeline case: the last canary reached every observer within the deadline.
+PIPELINE_READY = ("ghost_pipeline_up == 1",)
+
+
+def _frozen(stack: AlertStack) -> None:
+    """status-api's board freezes, then dual-monitor goes down underneath it."""
+    stack.fault("status-api", "frozen")
+    stack.fault("dual-monitor", "down")
+
+
+def _thawed(stack: AlertStack) -> None:
+    stack.heal("dual-monitor")
+    stack.heal("status-api")
 
 
 CASES = [
@@ -230,6 +262,39 @@ CASES = [
         WARNING,
         lambda s: s.fault("telemetry-api", "stale"),
         lambda s: s.heal("telemetry-api"),
+    ),
+    # status-api goes on claiming dual-monitor healthy while the exporter sees it down. The
+    # service's own GhostServiceDown pages alongside.
+    Case(
+        "frozen",
+        "GhostMonitorOutOfSync",
+        "dual-monitor",
+        CRITICAL,
+        _frozen,
+        _thawed,
+        REPORTER_READY,
+    ),
+    # status-api publishes events 8 s late (its default lag): past the 5 s deadline but within
+    # twice it, every canary is late, none lost, and the fast burn of the pipeline's delivery
+    # objective pages.
+    Case(
+        "lagging",
+        "GhostPipelineErrorBudgetBurn",
+        "patch-events",
+        CRITICAL,
+        lambda s: s.fault("status-api", "lagging"),
+        lambda s: s.heal("status-api"),
+        PIPELINE_READY,
+    ),
+    # status-api accepts events and never publishes them: every canary is lost.
+    Case(
+        "dropping",
+        "GhostPipelineCanaryLost",
+        "patch-events",
+        CRITICAL,
+        lambda s: s.fault("status-api", "dropping"),
+        lambda s: s.heal("status-api"),
+        PIPELINE_READY,
     ),
     # The demo's patch-failure burst: the daemon fails half its patches until healed.
     Case(
@@ -279,11 +344,14 @@ def _wait(
 
 
 def _matches(alert: dict[str, Any], case: Case, mode: str | None = None) -> bool:
-    """The case's alert; from the Prometheus of ``mode`` when given."""
+    """The case's alert: its name and service, in the tier of the case's receiver (a burn
+    alert's warning tier is another alert, routed to the other receiver); from the Prometheus
+    of ``mode`` when given."""
     labels: dict[str, str] = alert.get("labels", {})
     return (
         labels.get("alertname") == case.alertname
         and labels.get("service") == case.service
+        and labels.get("severity") == case.receiver.removeprefix("ghost-")
         and (mode is None or labels.get("scrape_mode", mode) == mode)
     )
 
@@ -308,32 +376,52 @@ def _clean(stack: AlertStack, case: Case) -> list[str]:
                 )
     if stack.alertmanager_alerts(case.alertname, case.service):
         problems.append("the alert is still active in Alertmanager")
+    for mode in MODES:
+        for expr in case.ready:
+            if not stack.count(mode, expr):
+                problems.append(f"{mode}: no result for {expr}")
     return problems
 
 
 def _delivered(
-    stack: AlertStack, case: Case, status: str, since: float, mode: str
+    stack: AlertStack,
+    case: Case,
+    status: str,
+    since: float,
+    mode: str,
+    fingerprint: str | None = None,
 ) -> dict[str, Any] | None:
     """The first notification to the case's receiver since ``since`` with the alert of the
     Prometheus of ``mode`` in ``status``.
 
     Only notifications posted for ``case.receiver`` count: another route may get the alert too
-    (ghost-remediate, with `continue`), which the caller checks apart.
+    (ghost-remediate, with `continue`), which the caller checks apart. With ``fingerprint``, only
+    that alert counts (a group may hold several, such as one lost-canary alert per observer).
     """
     for item in stack.notifications():
         if item["received_at"] < since or item["path_receiver"] != case.receiver:
             continue
         for alert in item["payload"]["alerts"]:
+            if fingerprint is not None and alert["fingerprint"] != fingerprint:
+                continue
             if _matches(alert, case, mode) and alert["status"] == status:
                 return {"received_at": item["received_at"], "item": item, "alert": alert}
     return None
 
 
 def _delivered_all(
-    stack: AlertStack, case: Case, status: str, since: float
+    stack: AlertStack,
+    case: Case,
+    status: str,
+    since: float,
+    fingerprints: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]] | None:
-    """``_delivered`` for every mode, once each mode's notification is there."""
-    found = {mode: _delivered(stack, case, status, since, mode) for mode in MODES}
+    """``_delivered`` for every mode, once each mode's notification is there (with
+    ``fingerprints``, of that mode's alert only)."""
+    found = {
+        mode: _delivered(stack, case, status, since, mode, (fingerprints or {}).get(mode))
+        for mode in MODES
+    }
     done = {mode: delivery for mode, delivery in found.items() if delivery is not None}
     return done if len(done) == len(MODES) else None
 
@@ -375,9 +463,10 @@ def test_fault_notifies_the_receiver_and_resolves(
     finally:
         case.heal(stack)
     healed = time.time()
+    fingerprints = {mode: firing_by_mode[mode]["alert"]["fingerprint"] for mode in MODES}
     resolved_by_mode = _wait(
         f"{case.alertname} for {case.service} resolved at the webhook in every mode",
-        lambda: _delivered_all(stack, case, "resolved", healed),
+        lambda: _delivered_all(stack, case, "resolved", healed, fingerprints),
         lambda: _seen(stack, case),
     )
 

@@ -47,7 +47,9 @@ def prometheus_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     with ExitStack() as stack:
         demo = start_demo(stack, tmp, "--telemetry-interval=200ms")
         stress = StressDaemon(stack, tmp)
-        stress.run("--rate=20/s", "--failure-rate=0.1", "--duration=10ms-100ms")
+        # Reporting to status-api carries the pipeline's canaries to its observers.
+        report_to = f"--report-to=http://127.0.0.1:{demo['status-api']}/api/patches"
+        stress.run("--rate=20/s", "--failure-rate=0.1", "--duration=10ms-100ms", report_to)
         config = exporter_config(
             tmp / "ghost.yml", demo, stress.port, {"interval": "1s", "timeout": "800ms"}
         )
@@ -65,6 +67,9 @@ def prometheus_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
             "rate(ghost_patches_total[10s])",
             "rate(ghost_probes_total[10s]) > 0",
             "process_resident_memory_bytes",
+            "ghost_monitor_in_sync",
+            'ghost_pipeline_canaries_total{outcome="delivered"} > 0',
+            "ghost:pipeline_delivered_ratio:rate5m",
         ]
         waiting = set(MODES)
         deadline = time.monotonic() + 120

@@ -194,7 +194,10 @@ def test_embedded_default_config_is_valid_and_is_the_example() -> None:
     packaged = ROOT / "exporter" / "ghost_exporter" / "default.yml"
     assert example.read_text() == packaged.read_text()
     names = [t.name for t in load_config(example).targets]
-    assert names == ["dual-monitor", "telemetry-api", "telemetry-ws", "status-api", "stress"]
+    assert names == [
+        "dual-monitor", "telemetry-api", "telemetry-ws", "status-api", "stress",
+        "status-board", "patch-events",
+    ]  # fmt: skip
 
 
 def test_env_and_file_tags_fill_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

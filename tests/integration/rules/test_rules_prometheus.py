@@ -22,8 +22,16 @@ from .conftest import ALERTS_DIR, PROMETHEUS_DIR, Server, Servers
 CONFIGS = ("prometheus.yml", "prometheus-probe.yml", "prometheus-sharded.yml")
 #: The service names written into the sharded config's file_sd list for this test.
 SHARDED_NAMES = [f"service-{i:02d}" for i in range(20)]
-#: Every target of examples/ghost.yml, services and daemons: the /probe config must list them all.
-PROBE_NAMES = ["dual-monitor", "telemetry-api", "telemetry-ws", "status-api", "stress"]
+#: Every target of examples/ghost.yml that /probe serves, services, daemons and reporters: the
+#: /probe config must list them all (pipelines stay on the exporter's schedule, read from /metrics).
+PROBE_NAMES = [
+    "dual-monitor",
+    "telemetry-api",
+    "telemetry-ws",
+    "status-api",
+    "stress",
+    "status-board",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Loade
     (workdir / "prometheus" / "ghost-targets.json").write_text(
         json.dumps([{"targets": SHARDED_NAMES}]), encoding="utf-8"
     )
-    expected_active = {"prometheus.yml": 2, "prometheus-probe.yml": 7, "prometheus-sharded.yml": 23}
+    expected_active = {"prometheus.yml": 2, "prometheus-probe.yml": 8, "prometheus-sharded.yml": 23}
     servers = Servers(workdir)
     try:
         started = {
@@ -150,9 +158,10 @@ def test_sharded_config_gives_each_name_to_exactly_one_exporter(loaded: dict[str
 
 
 def test_probe_lists_name_every_configured_target() -> None:
-    """The /probe configs list every service and daemon of examples/ghost.yml."""
+    """The /probe configs list every service, daemon and reporter of examples/ghost.yml."""
     example = yaml.safe_load((PROMETHEUS_DIR.parent / "examples" / "ghost.yml").read_text())
-    configured = sorted(t["name"] for t in [*example["services"], *example["daemons"]])
+    probed = [*example["services"], *example["daemons"], *example.get("reporters", [])]
+    configured = sorted(t["name"] for t in probed)
     assert sorted(PROBE_NAMES) == configured
     probe = yaml.safe_load((PROMETHEUS_DIR / "prometheus-probe.yml").read_text())
     jobs = {job["job_name"]: job for job in probe["scrape_configs"]}

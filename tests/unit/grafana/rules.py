@@ -19,6 +19,8 @@ FIXED_RULES: dict[str, tuple[str, ...]] = {
     "ghost:patches:rate5m": ("daemon", "outcome"),
     **{f"ghost:service_error_ratio:rate{window}": ("service",) for window in WINDOWS},
     **{f"ghost:patch_error_ratio:rate{window}": ("daemon",) for window in WINDOWS},
+    "ghost:pipeline_delivered_ratio:rate5m": ("pipeline",),
+    **{f"ghost:pipeline_error_ratio:rate{window}": ("pipeline",) for window in WINDOWS},
 }
 
 

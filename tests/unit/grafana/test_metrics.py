@@ -124,6 +124,7 @@ def test_objectives_match_the_alert_configuration() -> None:
     slo = yaml.safe_load(config_file.read_text(encoding="utf-8"))["profiles"]["default"]["slo"]
     assert slo["service_availability"] == dashboard_constants.AVAILABILITY_OBJECTIVE
     assert slo["patch_success"] == dashboard_constants.PATCH_SUCCESS_OBJECTIVE
+    assert slo["pipeline_delivery"] == dashboard_constants.PIPELINE_DELIVERY_OBJECTIVE
     factors = sorted(
         float(window["factor"]) for tier in slo["burn_rates"].values() for window in tier["windows"]
     )

@@ -302,3 +302,59 @@ def test_service_and_patches_dashboards_have_the_required_queries() -> None:
     assert any(
         panel["type"] == "heatmap" for panel in query_panels(DASHBOARDS["ghost-patches.json"])
     )
+
+
+def _row_panels(dashboard: Dashboard, row: str) -> dict[str, dict[str, Any]]:
+    """The panels between the row titled ``row`` and the next row, by title."""
+    found: dict[str, dict[str, Any]] = {}
+    inside = False
+    for panel in dashboard["panels"]:
+        if panel["type"] == "row":
+            inside = panel["title"] == row
+        elif inside:
+            found[panel["title"]] = panel
+    return found
+
+
+def test_overview_has_a_monitor_sync_row() -> None:
+    row = _row_panels(DASHBOARDS["ghost-overview.json"], "Monitor sync")
+    assert {title: panel["type"] for title, panel in row.items()} == {
+        "Monitor agreement": "state-timeline",
+        "Claimed vs observed": "state-timeline",
+        "Sync sources up": "stat",
+        "Canaries in time": "stat",
+        "Canary delivery time": "timeseries",
+        "Canary outcomes": "timeseries",
+    }
+    agreement = row["Monitor agreement"]["targets"][0]["expr"]
+    assert agreement == (
+        'min by (reporter, service) (ghost_monitor_in_sync{job=~"$job", service=~"$service"})'
+    )
+    claimed, observed = (t["expr"] for t in row["Claimed vs observed"]["targets"])
+    assert claimed.startswith("max by (reporter, service) (ghost_reported_health{")
+    assert "ghost_service_up{" in observed
+    assert "ghost_service_health{" in observed
+    # Every state code of either query has a name in the panel's value mappings.
+    mapped = {
+        int(key)
+        for mapping in row["Claimed vs observed"]["fieldConfig"]["defaults"]["mappings"]
+        for key in mapping["options"]
+    }
+    assert mapped == {-1, 0, 1, 2, 3}
+
+    delivery = row["Canary delivery time"]
+    exprs = [target["expr"] for target in delivery["targets"]]
+    assert exprs == [
+        f"histogram_quantile({q}, sum by (pipeline, observer, le) "
+        '(rate(ghost_pipeline_delivery_seconds_bucket{job=~"$job"}[$__rate_interval])))'
+        for q in (0.5, 0.95)
+    ]
+    defaults = delivery["fieldConfig"]["defaults"]
+    assert defaults["unit"] == "s"
+    assert defaults["custom"]["thresholdsStyle"]["mode"] != "off"
+    # The deadline, ghost's 5 s real-time promise, drawn as the red threshold line.
+    assert [(s["value"], s["color"]) for s in defaults["thresholds"]["steps"]] == [
+        (None, "green"),
+        (5, "red"),
+    ]
+    assert "ghost:pipeline_delivered_ratio:rate5m" in row["Canaries in time"]["targets"][0]["expr"]
