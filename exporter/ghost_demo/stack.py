@@ -8,6 +8,7 @@ import argparse
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ class Child:
     name: str
     argv: list[str]
     log: Path
+    #: The loopback port it serves, waited for before the banner says the stack is up.
+    port: int | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
@@ -153,6 +156,7 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
                 f"--report-to={status_api}/api/patches",
             ],
             logs / "ghost-stress.log",
+            stress_port,
         ),
         Child(
             "ghost-exporter",
@@ -162,6 +166,7 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
                 f"--web.listen-address=127.0.0.1:{args.exporter_port}",
             ],
             logs / "ghost-exporter.log",
+            args.exporter_port,
         ),
         Child(
             "ghost-remediate",
@@ -171,6 +176,7 @@ def _children(args: argparse.Namespace, run_dir: Path) -> list[Child]:
                 f"--web.listen-address=127.0.0.1:{args.remediate_port}",
             ],
             logs / "ghost-remediate.log",
+            args.remediate_port,
         ),
     ]
     if args.with_prometheus:
@@ -277,6 +283,22 @@ def _wait_for_demo(run_dir: Path, child: Child, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+def _wait_listening(child: Child, timeout: float = 30.0) -> None:
+    """Until ``child`` accepts connections on its port (or exits, or ``timeout`` passes: the
+    loop of ``run`` then reports what exited)."""
+    if child.port is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.proc is not None and child.proc.poll() is not None:
+            return
+        try:
+            with socket.create_connection(("127.0.0.1", child.port), timeout=1.0):
+                return
+        except OSError:
+            time.sleep(0.05)
+
+
 def _stop(children: Sequence[Child]) -> None:
     for child in reversed(children):
         if child.proc is not None and child.proc.poll() is None:
@@ -311,7 +333,8 @@ def run(args: argparse.Namespace) -> int:
                 child.proc = subprocess.Popen(child.argv, stdout=out, stderr=subprocess.STDOUT)
             if child.name == "ghost-demo":
                 _wait_for_demo(run_dir, child)
-        time.sleep(0.5)
+        for child in children:
+            _wait_listening(child)
         print(_banner(args, run_dir), flush=True)
         while not stopping:
             for child in children:

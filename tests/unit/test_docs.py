@@ -120,7 +120,7 @@ _Keys.add_multi_constructor("!", lambda loader, suffix, node: None)
 def _kind(block: Block) -> str:
     data = yaml.load(block.body, _Keys)
     keys = set(data) if isinstance(data, dict) else set()
-    if keys and keys <= EXPORTER_KEYS and keys & {"services", "daemons"}:
+    if keys and keys <= EXPORTER_KEYS and keys & {"services", "daemons", "reporters", "pipelines"}:
         return "exporter"
     if "rules" in keys and keys <= REMEDIATE_KEYS:
         return "remediate"
