@@ -48,6 +48,7 @@ def _one_run(args: argparse.Namespace, base: str, tmp: Path, sizes: tuple[int, .
         run["shards"] = exporter.run_shards(base, 2000, SHARD_COUNTS, 5.0, 15.0, tmp)
     if "render" in args.parts:
         run["render"] = exporter.render_comparison()
+        run["loop_hold"] = exporter.loop_hold()
     if "stress" in args.parts:
         run["stress"] = stress.run()
     return run

@@ -138,6 +138,18 @@ def figures(side_targets: int, sizes: Iterable[int], shard_counts: Iterable[int]
     out += [
         Figure(render, "cached exposition", "ms", _pick(("render", "render_median_ms"))),
         Figure(render, "generate_latest", "ms", _pick(("render", "generate_latest_median_ms"))),
+        Figure(
+            "event loop held by one scrape of 10,000 targets, in process",
+            "plain, longest",
+            "ms",
+            _pick(("loop_hold", "plain_loop_hold_ms")),
+        ),
+        Figure(
+            "event loop held by one scrape of 10,000 targets, in process",
+            "gzip, longest",
+            "ms",
+            _pick(("loop_hold", "gzip_loop_hold_ms")),
+        ),
     ]
     stress = "ghost-stress"
     out += [
