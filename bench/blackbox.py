@@ -47,8 +47,9 @@ def target_urls(base: str, n: int) -> list[str]:
 
 
 async def _drive(probe_urls: list[str], seconds: float) -> int:
-    """Request every URL once per second, spread over the second; returns answers received.
-    Answers are asked for gzip (aiohttp's default header), as Prometheus asks."""
+    """Request every URL once per second, spread over the second; returns answers received
+    (a request without an answer within 5 s, which a starved machine can cause, is not
+    counted). Answers are asked for gzip (aiohttp's default header), as Prometheus asks."""
     loop = asyncio.get_running_loop()
     done = 0
     tasks: set[asyncio.Task[None]] = set()
@@ -57,8 +58,11 @@ async def _drive(probe_urls: list[str], seconds: float) -> int:
 
         async def one(url: str) -> None:
             nonlocal done
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                await resp.read()
+            try:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                    await resp.read()
+            except (aiohttp.ClientError, TimeoutError):
+                return
             done += 1
 
         start = loop.time()
