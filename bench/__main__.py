@@ -116,6 +116,11 @@ def main() -> None:
         "wall_seconds": time.time() - started,
     }
     print()
+    day = time.strftime("%d %B %Y", time.gmtime(started))
+    print(
+        f"`python -m bench`, {day}, {args.repeat} runs, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {idle:.0%} of the CPU time idle before the runs\n"
+    )
     print(summary.markdown(result, args.repeat))
     if idle < QUIET_IDLE_SHARE:
         print(

@@ -38,6 +38,10 @@ class Figure:
     unit: str
     get: Callable[[Run], float]
 
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
 
 def number(value: float) -> str:
     """Three significant digits, without an exponent for ordinary magnitudes."""
@@ -190,9 +194,7 @@ def summarise(
         except KeyError:
             continue
         if spread.count:
-            table.setdefault(figure.section, {})[f"{figure.name} ({figure.unit})"] = (
-                spread.as_dict()
-            )
+            table.setdefault(figure.section, {})[figure.label] = spread.as_dict()
     growth: dict[str, dict[str, dict[str, float]]] = {}
     for exporter in ("ghost-exporter", "blackbox_exporter"):
         for key, label in GROWTH:
