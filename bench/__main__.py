@@ -3,7 +3,7 @@ figure as Markdown tables, write every run and the summary as JSON.
 
 One repetition: the fixed-work calibration and the side-by-side run against blackbox_exporter,
 then both again under a background load (``bench/load.py``), then the scale, sharding, rendering
-and ghost-stress runs. The full default (3 repetitions) takes about 16 minutes.
+and ghost-stress runs. The full default (3 repetitions) takes 16 to 21 minutes.
 """
 
 from __future__ import annotations
