@@ -79,8 +79,8 @@ def render(blocks: Iterable[list[str]]) -> str:
     return "".join(render_families(blocks))
 
 
-#: zlib level of gzip scrapes: level 1 is several times faster than the default 6 and leaves
-#: exposition text within about a tenth of its size.
+#: zlib level of gzip scrapes: on the exposition text of 10,000 targets, level 1 costs a fifth
+#: of the CPU of zlib's default 6 for 19% more bytes (docs/performance.md).
 GZIP_LEVEL = 1
 
 
