@@ -10,23 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
+from tests.integration.exporter.conftest import health_app
 from tests.support import ThreadedServer, cli, require_tool, run_exporter, wait_until
-
-
-def _targets_app() -> web.Application:
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": request.query.get("state", "healthy")})
-
-    app = web.Application()
-    app.router.add_get("/health", health)
-    return app
 
 
 @pytest.fixture(scope="module")
 def targets() -> Iterator[str]:
-    with ThreadedServer(_targets_app()) as server:
+    with ThreadedServer(health_app()) as server:
         yield server.url
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.exporter.conftest import health_app
 from tests.support import (
     Running,
     ThreadedServer,
@@ -66,19 +66,10 @@ def _samples(text: str) -> Samples:
     return out
 
 
-def _targets_app() -> web.Application:
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "healthy"})
-
-    app = web.Application()
-    app.router.add_get("/health", health)
-    return app
-
-
 @pytest.fixture(scope="module")
 def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("scrape-encoding")
-    with ThreadedServer(_targets_app()) as targets:
+    with ThreadedServer(health_app()) as targets:
         lines = ["defaults: {interval: 2s, timeout: 1s}", "services:"]
         for i in range(TARGETS):
             lines.append(
