@@ -59,9 +59,9 @@ integration: venv tools ## integration tests only
 e2e: venv tools ## end-to-end tests only
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-bench: venv tools ## benchmarks; prints a table and writes $(RUN_DIR)/bench.json
+bench: venv tools ## benchmarks, 3 runs each (16-21 min): medians and ranges, $(RUN_DIR)/bench.json; BENCH_ARGS=...
 	@mkdir -p $(RUN_DIR)
-	$(BIN)/python -m bench --out $(RUN_DIR)/bench.json
+	$(BIN)/python -m bench --out $(RUN_DIR)/bench.json $(BENCH_ARGS)
 
 dashboards: venv ## regenerate grafana/dashboards/*.json from grafana/*.py
 	$(BIN)/python grafana/generate.py

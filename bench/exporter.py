@@ -4,6 +4,8 @@ in-process cost of rendering /metrics against prometheus_client's generate_lates
 from __future__ import annotations
 
 import asyncio
+import gzip
+import logging
 import statistics
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -25,7 +28,7 @@ from ghost_exporter.store import ResultStore
 BIN = Path(sys.executable).parent
 
 
-def _wait_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
+def _wait_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and path.read_text().strip():
@@ -84,24 +87,51 @@ def targets_config(base: str, n: int, interval: str, timeout: str = "1s") -> str
     return "\n".join(lines) + "\n"
 
 
-def _get(url: str) -> tuple[float, str]:
+def scrape_text(url: str) -> tuple[float, str]:
+    """Scrape ``url`` asking for gzip, as Prometheus does; the time taken and the text."""
     start = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        body = resp.read().decode()
-    return time.perf_counter() - start, body
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        body = resp.read()
+        if resp.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+    return time.perf_counter() - start, body.decode()
 
 
-async def _timed_scrapes(url: str, count: int) -> list[tuple[float, str]]:
+@dataclass(frozen=True, slots=True)
+class Scrapes:
+    median_seconds: float
+    sent_bytes: int
+    cpu_seconds: float
+
+
+async def _timed_scrapes(
+    url: str, count: int, pid: int, encoding: str = "identity", background: float = 0.0
+) -> Scrapes:
     """Scrape ``url`` ``count`` times with a client whose HTTP parser is in C, as Prometheus's
-    is compiled: the time measured is the exporter's, not a slow client's."""
-    out = []
+    is compiled: the time measured is the exporter's, not a slow client's. ``encoding`` is the
+    Accept-Encoding sent (Prometheus sends gzip). The exporter's CPU per scrape is its CPU over
+    all the scrapes, less ``background`` (its share of a core when not scraped) times their
+    duration, divided by ``count``."""
+    times, sizes = [], []
+    headers = {"Accept-Encoding": encoding}
     async with aiohttp.ClientSession(auto_decompress=False) as session:
+        cpu0 = cpu_seconds(pid)
         for _ in range(count):
             start = time.perf_counter()
-            async with session.get(url) as resp:
+            async with session.get(url, headers=headers) as resp:
                 body = await resp.read()
-            out.append((time.perf_counter() - start, body.decode()))
-    return out
+                coding = resp.headers.get("Content-Encoding", "identity")
+            times.append(time.perf_counter() - start)
+            if coding != encoding:
+                raise RuntimeError(f"asked for {encoding}, got {coding}")
+            sizes.append(len(body))
+        cpu = cpu_seconds(pid) - cpu0
+    return Scrapes(
+        statistics.median(times),
+        int(statistics.median(sizes)),
+        max(0.0, cpu - background * sum(times)) / count,
+    )
 
 
 def _exporter_argv(config: Path, port_file: Path, *extra: str) -> list[str]:
@@ -118,28 +148,32 @@ def _exporter_argv(config: Path, port_file: Path, *extra: str) -> list[str]:
 def run_exporter(
     base: str, n: int, interval: float, seconds: float, tmp: Path, timing_scrapes: int = 7
 ) -> dict[str, float]:
-    """Run a ghost-exporter process on ``n`` targets, scraped once per interval (as Prometheus
-    would) while CPU is measured; then time ``timing_scrapes`` more scrapes of ``/metrics``."""
+    """Run a ghost-exporter process on ``n`` targets, scraped once per interval with gzip (as
+    Prometheus would) while CPU is measured; then time ``timing_scrapes`` more scrapes of
+    ``/metrics``, plain and gzip-compressed: time, bytes sent and the exporter's CPU per
+    scrape."""
     config = tmp / f"bench-{n}.yml"
     config.write_text(targets_config(base, n, f"{int(interval * 1000)}ms"))
     port_file = tmp / f"exporter-{n}.port"
     with process(_exporter_argv(config, port_file), port_file) as (proc, port):
         url = f"http://127.0.0.1:{port}/metrics"
         time.sleep(interval + 2)  # warm-up: every target probed at least once
-        _, first = _get(url)
+        _, first = scrape_text(url)
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         lag0 = histogram_buckets(first, "ghost_exporter_scheduler_lag_seconds")
         probes0 = sum_samples(first, "ghost_probes_total")
         last = first
         while time.monotonic() - t0 < seconds:
             time.sleep(interval)
-            _, last = _get(url)
+            _, last = scrape_text(url)
         cpu = cpu_seconds(proc.pid) - cpu0
         wall = time.monotonic() - t0
         probes = sum_samples(last, "ghost_probes_total") - probes0
         lag1 = histogram_buckets(last, "ghost_exporter_scheduler_lag_seconds")
         rss = rss_bytes(proc.pid)
-        timings = asyncio.run(_timed_scrapes(url, timing_scrapes))
+        background = cpu / wall
+        plain = asyncio.run(_timed_scrapes(url, timing_scrapes, proc.pid, "identity", background))
+        packed = asyncio.run(_timed_scrapes(url, timing_scrapes, proc.pid, "gzip", background))
         return {
             "targets": n,
             "interval_seconds": interval,
@@ -149,8 +183,12 @@ def run_exporter(
             "scheduler_lag_p50_ms": 1000 * quantile(0.5, lag0, lag1),
             "scheduler_lag_p99_ms": 1000 * quantile(0.99, lag0, lag1),
             "rss_mb": rss / 1e6,
-            "metrics_median_ms": 1000 * statistics.median(t for t, _ in timings),
-            "metrics_mb": statistics.median(len(b.encode()) for _, b in timings) / 1e6,
+            "metrics_median_ms": 1000 * plain.median_seconds,
+            "metrics_mb": plain.sent_bytes / 1e6,
+            "metrics_cpu_ms": 1000 * plain.cpu_seconds,
+            "gzip_median_ms": 1000 * packed.median_seconds,
+            "gzip_mb": packed.sent_bytes / 1e6,
+            "gzip_cpu_ms": 1000 * packed.cpu_seconds,
         }
 
 
@@ -171,13 +209,13 @@ def run_shards(
                 procs.append(stack.enter_context(process(argv, port_file)))
             urls = [f"http://127.0.0.1:{port}/metrics" for _, port in procs]
             time.sleep(interval + 2)
-            firsts = [_get(u)[1] for u in urls]
+            firsts = [scrape_text(u)[1] for u in urls]
             cpu0 = sum(cpu_seconds(p.pid) for p, _ in procs)
             t0 = time.monotonic()
             lasts = firsts
             while time.monotonic() - t0 < seconds:
                 time.sleep(interval)
-                lasts = [_get(u)[1] for u in urls]
+                lasts = [scrape_text(u)[1] for u in urls]
             cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
             probes = sum(
                 sum_samples(b, "ghost_probes_total") - sum_samples(a, "ghost_probes_total")
@@ -243,6 +281,61 @@ def render_comparison(n: int = 1000, rounds: int = 15) -> dict[str, float]:
         "render_median_ms": 1000 * statistics.median(ours),
         "generate_latest_median_ms": 1000 * statistics.median(theirs),
         "ratio": statistics.median(ours) / statistics.median(theirs),
+    }
+
+
+def _read(request: urllib.request.Request) -> bytes:
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body: bytes = response.read()
+        return body
+
+
+async def _loop_hold(n: int, encoding: str, rounds: int) -> float:
+    """The longest time the event loop was held while ``/metrics`` of ``n`` targets was scraped
+    ``rounds`` times with ``encoding``, from a thread: how late a 2 ms timer fired, at worst."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiohttp import web
+
+    from ghost_exporter import web as exporter_web
+    from ghost_exporter.exporter import Exporter
+
+    exporter = Exporter("unused.yml")  # never started: only its store and metrics are read
+    exporter.store = filled_store(n)
+    app = web.Application()
+    app[exporter_web.EXPORTER] = exporter
+    app[exporter_web.COMPRESSOR] = ThreadPoolExecutor(2)
+    app.router.add_get("/metrics", exporter_web.metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/metrics"
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    try:
+        for _ in range(rounds):
+            request = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+            scrape = loop.run_in_executor(None, _read, request)
+            while not scrape.done():
+                start = loop.time()
+                await asyncio.sleep(0.002)
+                worst = max(worst, loop.time() - start - 0.002)
+            await scrape
+    finally:
+        await runner.cleanup()
+        app[exporter_web.COMPRESSOR].shutdown()
+    return worst
+
+
+def loop_hold(n: int = 10_000, rounds: int = 3) -> dict[str, float]:
+    """In process: the longest event-loop hold of a plain and of a gzip scrape of ``n``
+    targets (the compression of large chunks runs on a thread)."""
+    logging.getLogger("ghost_exporter").setLevel(logging.CRITICAL)
+    return {
+        "targets": n,
+        "plain_loop_hold_ms": 1000 * asyncio.run(_loop_hold(n, "identity", rounds)),
+        "gzip_loop_hold_ms": 1000 * asyncio.run(_loop_hold(n, "gzip", rounds)),
     }
 
 

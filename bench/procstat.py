@@ -1,10 +1,14 @@
-"""CPU time and RSS of a process from /proc, and quantiles from Prometheus histogram text."""
+"""CPU time, RSS and scheduling counters of a process from /proc, and quantiles from
+Prometheus histogram text."""
 
 from __future__ import annotations
 
 import os
 import re
 import socket
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 
 def cpu_seconds(pid: int) -> float:
@@ -13,6 +17,54 @@ def cpu_seconds(pid: int) -> float:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """What a process has used so far: CPU seconds (user, system, of every thread), page faults,
+    and context switches summed over its threads: voluntary ones are the times a thread blocked
+    (an event loop going to sleep in epoll and being woken), involuntary ones the times the
+    scheduler took the CPU away from a runnable thread."""
+
+    user: float = 0.0
+    system: float = 0.0
+    minor_faults: float = 0.0
+    major_faults: float = 0.0
+    voluntary_switches: float = 0.0
+    involuntary_switches: float = 0.0
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+    def __sub__(self, other: Counters) -> Counters:
+        return Counters(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(Counters)))
+
+
+def counters(pid: int) -> Counters:
+    """The counters of ``pid`` now."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    voluntary = involuntary = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                voluntary += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                involuntary += int(line.split()[1])
+    return Counters(
+        user=int(stat[11]) / ticks,
+        system=int(stat[12]) / ticks,
+        minor_faults=int(stat[7]),
+        major_faults=int(stat[9]),
+        voluntary_switches=voluntary,
+        involuntary_switches=involuntary,
+    )
 
 
 def rss_bytes(pid: int) -> int:
@@ -61,3 +113,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def idle_share(seconds: float = 3.0) -> float:
+    """The share of all CPUs' time that was idle over the next ``seconds`` (from /proc/stat)."""
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return values[3] + values[4], sum(values[:8])  # idle + iowait, all but guest time
+
+    idle0, total0 = read()
+    time.sleep(seconds)
+    idle1, total1 = read()
+    return (idle1 - idle0) / max(1, total1 - total0)

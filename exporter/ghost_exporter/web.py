@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+import zlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 from prometheus_client import generate_latest
@@ -15,7 +17,13 @@ from ghost_exporter.agreement import ReporterState
 from ghost_exporter.config import Config, Target
 from ghost_exporter.delivery import PipelineState, round_outcomes
 from ghost_exporter.exporter import Exporter
-from ghost_exporter.exposition import CONTENT_TYPE, TargetText, render
+from ghost_exporter.exposition import (
+    CONTENT_TYPE,
+    GZIP_LEVEL,
+    TargetText,
+    choose_encoding,
+    render,
+)
 from ghost_exporter.kinds import new_state
 from ghost_exporter.samples import TargetState
 from ghost_exporter.webconfig import WebConfig, apply_web_config
@@ -25,21 +33,68 @@ EXPORTER = web.AppKey("exporter", Exporter)
 #: /probe requests, like those of /metrics, so that rate() and the rules built on it (error
 #: ratios, latency percentiles) work the same when Prometheus scrapes /probe.
 PROBE_STATES = web.AppKey("probe_states", dict[str, TargetState])
+#: The threads that compress large /metrics chunks (zlib releases the GIL while it works).
+COMPRESSOR = web.AppKey("compressor", ThreadPoolExecutor)
+#: Text chunks at least this long are compressed on a COMPRESSOR thread, so the event loop
+#: keeps starting probes meanwhile; a shorter one costs less than the hand-off.
+THREAD_COMPRESS_BYTES = 64 * 1024
 #: Seconds kept free of Prometheus's scrape timeout for rendering and transfer.
 SCRAPE_TIMEOUT_MARGIN = 0.5
 
 
+class _Body:
+    """Writes /metrics as it is, or gzip-compressed by one compressor for the whole response,
+    fed a chunk at a time (so the response is still streamed)."""
+
+    def __init__(
+        self, response: web.StreamResponse, gzip: bool, executor: ThreadPoolExecutor
+    ) -> None:
+        self._response = response
+        self._executor = executor
+        self._zlib = (
+            zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzip else None
+        )
+
+    async def write(self, data: bytes) -> None:
+        if self._zlib is None:
+            await self._response.write(data)
+            return
+        if len(data) >= THREAD_COMPRESS_BYTES:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self._executor, self._zlib.compress, data)
+        else:
+            data = self._zlib.compress(data)
+        if data:
+            await self._response.write(data)
+
+    async def finish(self) -> None:
+        if self._zlib is not None:
+            await self._response.write(self._zlib.flush())
+        await self._response.write_eof()
+
+
 async def metrics(request: web.Request) -> web.StreamResponse:
     """Every target's latest results, a family at a time: between families the event loop runs
-    other work, so a scrape of thousands of targets never holds up the probes."""
+    other work, so a scrape of thousands of targets never holds up the probes. Compressed with
+    gzip when the client asks for it (Prometheus always does)."""
     exporter = request.app[EXPORTER]
-    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
+    encoding = choose_encoding(request.headers.get("Accept-Encoding"))
+    if encoding is None:
+        raise web.HTTPNotAcceptable(
+            text="neither gzip nor identity is acceptable to this client\n",
+            headers={"Vary": "Accept-Encoding"},
+        )
+    headers = {"Content-Type": CONTENT_TYPE, "Vary": "Accept-Encoding"}
+    if encoding == "gzip":
+        headers["Content-Encoding"] = "gzip"
+    response = web.StreamResponse(headers=headers)
     await response.prepare(request)
+    body = _Body(response, encoding == "gzip", request.app[COMPRESSOR])
     for family in exporter.store.families():
-        await response.write(family.encode())
+        await body.write(family.encode())
         await asyncio.sleep(0)
-    await response.write(generate_latest(exporter.metrics.registry))
-    await response.write_eof()
+    await body.write(generate_latest(exporter.metrics.registry))
+    await body.finish()
     return response
 
 
@@ -189,6 +244,7 @@ def create_app(
     app = web.Application()
     app[EXPORTER] = exporter
     app[PROBE_STATES] = {}
+    app[COMPRESSOR] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gzip")
     if web_config is not None:
         apply_web_config(app, web_config)
 
@@ -196,6 +252,7 @@ def create_app(
         await exporter.start(config)
         yield
         await exporter.stop()
+        app[COMPRESSOR].shutdown(wait=False, cancel_futures=True)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/metrics", metrics)

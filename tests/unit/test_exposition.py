@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ghost_exporter.collector import TargetCollector
 from ghost_exporter.config import Config, parse_config
+from ghost_exporter.exposition import choose_encoding
 from ghost_exporter.probes import DaemonStatus, FailureReason, Health, ProbeResult
 from ghost_exporter.store import ResultStore
 
@@ -232,3 +233,36 @@ def test_no_message_lag_outside_websocket(kind: str) -> None:
     store.record(config.targets[0], result)
     assert "ghost_websocket_message_lag_seconds" not in store.text()
     assert ("ghost_probe_http_status_code" in store.text()) == (kind == "http")
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen"),
+    [
+        (None, "identity"),
+        ("", "identity"),
+        ("  ", "identity"),
+        ("gzip", "gzip"),
+        ("gzip, deflate, br, zstd", "gzip"),
+        ("GZIP", "gzip"),
+        ("x-gzip", "gzip"),
+        ("*", "gzip"),
+        ("br", "identity"),
+        ("gzip;q=0", "identity"),
+        ("gzip ; Q=0.000", "identity"),
+        ("*;q=0, identity", "identity"),
+        ("*;q=0, gzip", "gzip"),
+        ("gzip;q=0.5, identity", "identity"),
+        ("identity;q=0.2, gzip;q=0.3", "gzip"),
+        ("gzip;q=0.5, identity;q=0.5", "gzip"),
+        ("gzip;q=0, x-gzip;q=0.4", "gzip"),
+        ("gzip;q=2", "identity"),  # out of range: ignored
+        ("gzip;q=high, identity;q=0.1", "identity"),  # malformed: ignored
+        ("identity;q=0", None),
+        ("*;q=0", None),
+        ("br, *;q=0", None),
+        ("gzip;q=0, identity;q=0", None),
+        ("identity;q=0, *", "gzip"),
+    ],
+)
+def test_choose_encoding(header: str | None, chosen: str | None) -> None:
+    assert choose_encoding(header) == chosen

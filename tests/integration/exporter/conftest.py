@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from aiohttp import web
 
 from ghost_exporter.config import Target, parse_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
@@ -32,3 +33,15 @@ def probe(ctx: ProbeContext) -> ProbeFn:
         return await run_probe(target_from(snippet, timeout), ctx)
 
     return _probe
+
+
+def health_app() -> web.Application:
+    """Targets for exporter processes: ``GET /health?state=S`` answers ``{"status": S}``
+    (``healthy`` without the parameter)."""
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": request.query.get("state", "healthy")})
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    return app

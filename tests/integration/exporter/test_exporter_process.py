@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from aiohttp import web
 
+from tests.integration.exporter.conftest import health_app
 from tests.support import (
     Running,
     ThreadedServer,
@@ -24,18 +24,9 @@ from tests.support import (
 )
 
 
-def _targets_app() -> web.Application:
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": request.query.get("state", "healthy")})
-
-    app = web.Application()
-    app.router.add_get("/health", health)
-    return app
-
-
 @pytest.fixture(scope="module")
 def targets() -> Iterator[str]:
-    with ThreadedServer(_targets_app()) as server:
+    with ThreadedServer(health_app()) as server:
         yield server.url
 
 
@@ -257,7 +248,7 @@ def test_reload_reads_rotated_ca_and_client_certificate(tmp_path: Path) -> None:
     client_files(client_ca_1)
     tls = _RotatingServerTLS(server_ca_1, client_ca_1)
     config = tmp_path / "ghost.yml"
-    with ThreadedServer(_targets_app(), tls.context) as server:
+    with ThreadedServer(health_app(), tls.context) as server:
         config.write_text(
             "defaults: {interval: 2s, timeout: 2s}\nservices:\n  - name: secure\n"
             f"    http:\n      url: '{server.url}/health'\n      health_field: status\n"
