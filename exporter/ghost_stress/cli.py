@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import shlex
 import shutil
 import sys
@@ -97,7 +98,13 @@ def _add_common(
         metavar="F",
         help="probability that a simulated patch fails (default 0)",
     )
-    load.add_argument("--seed", type=int, default=None, help="seed for repeatable simulated runs")
+    load.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for repeatable simulated runs (default: a random one, printed on stderr and "
+        "kept in the summary)",
+    )
     load.add_argument(
         "--command",
         default=None,
@@ -281,7 +288,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         concurrency=args.concurrency,
         duration=args.duration or parse_duration_range(DEFAULT_DURATION),
         failure_rate=args.failure_rate or 0.0,
-        seed=args.seed,
+        seed=_seed(args.seed) if args.command is None else None,
         command=args.command,
         shell=args.shell,
         timeout=args.timeout,
@@ -303,6 +310,10 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         linger=getattr(args, "linger", 0.0),
         control=control,
     )
+
+
+def _seed(given: int | None) -> int:
+    return random.SystemRandom().randrange(2**32) if given is None else given
 
 
 def _check_command(command: str, shell: bool, parser: argparse.ArgumentParser) -> None:

@@ -89,7 +89,9 @@ class CommandPatches:
                 log.error("cannot run %r: %s", self.command, exc)
             if output is not None:
                 output.close()
-            return PatchResult("failed", None)
+            return PatchResult(
+                "failed", None, "spawn failure", f"cannot run {self.command!r}: {exc}"
+            )
         if output is not None:
             output.close_write_end()
         try:
@@ -126,7 +128,12 @@ class CommandPatches:
                 code = await process.wait()
         except TimeoutError:
             await terminate_group(process, self.kill_grace)
-            return PatchResult("timeout", None)
+            return PatchResult(
+                "timeout",
+                None,
+                "timeout",
+                f"still running after --timeout {self.timeout:g}s: process group terminated",
+            )
         except asyncio.CancelledError:
             signal_group(process.pid, signal.SIGKILL)
             await process.wait()

@@ -7,6 +7,10 @@ counted, so the daemon never queues work and never bursts above the rate to catc
 
 ``stop(grace)`` stops starting patches and cancels what is still running ``grace`` seconds later;
 a cancelled patch counts as failed. Both run methods return once every patch has finished.
+
+With ``retries`` a failed or timed-out patch runs again, up to ``retries`` more times, under the
+same id and seq, unless the executor is stopping; it counts once, with its last outcome and the
+time of all its attempts. ``on_finish`` sees every finished patch (the job log, thresholds).
 """
 
 from __future__ import annotations
@@ -14,17 +18,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .accounting import Accounting
+from .errors import ErrorTally
 from .patches import PatchResult, Workload
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class FinishedPatch:
+    seq: int
+    patch_id: str
+    #: Unix time the first attempt started
+    start: float
+    #: seconds from the first attempt's start to the last attempt's end
+    runtime: float
+    result: PatchResult
+    attempts: int
+
+
+#: A patch to run: its seq and its id (None: the executor's own ``NAME-INSTANCE8-SEQ``).
+PlannedPatch = tuple[int, str | None]
+
+
 class Executor:
-    def __init__(self, accounting: Accounting, workload: Workload) -> None:
+    def __init__(
+        self,
+        accounting: Accounting,
+        workload: Workload,
+        *,
+        retries: int = 0,
+        on_finish: Callable[[FinishedPatch], None] | None = None,
+    ) -> None:
         self.accounting = accounting
         self.workload = workload
+        self.retries = retries
+        self.on_finish = on_finish
+        self.errors = ErrorTally()
+        #: patches that ran more than once, those of them that completed, and all attempts
+        self.retried = 0
+        self.recovered = 0
+        self.attempts = 0
         self.skipped = 0
         self.started_at: float | None = None
         self.finished_at: float | None = None
@@ -35,6 +72,7 @@ class Executor:
         self._wake: asyncio.Future[None] | None = None
         self._kill_timer: asyncio.TimerHandle | None = None
         self._errors = 0
+        self._plan: Sequence[PlannedPatch] | None = None
 
     @property
     def stopping(self) -> bool:
@@ -47,10 +85,16 @@ class Executor:
         end = time.perf_counter() if self.finished_at is None else self.finished_at
         return end - self.started_at
 
-    async def run_batch(self, total: int, concurrency: int) -> None:
-        """Run ``total`` patches, at most ``concurrency`` at once."""
+    async def run_batch(
+        self, total: int, concurrency: int, plan: Sequence[PlannedPatch] | None = None
+    ) -> None:
+        """Run ``total`` patches (seq 1 to total, or the first ``total`` of ``plan``), at most
+        ``concurrency`` at once."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if plan is not None:
+            total = min(total, len(plan))
+        self._plan = plan
         self.started_at = time.perf_counter()
         for _ in range(min(concurrency, total)):
             self._track(asyncio.create_task(self._worker(total)))
@@ -124,36 +168,70 @@ class Executor:
             self._wake = None
 
     async def _worker(self, total: int) -> None:
+        plan = self._plan
         while not self._stopping and self._issued < total:
             self._issued += 1
-            await self._execute(self._issued)
+            if plan is None:
+                await self._execute(self._issued)
+            else:
+                seq, patch_id = plan[self._issued - 1]
+                await self._execute(seq, patch_id)
 
-    async def _execute(self, seq: int) -> None:
+    async def _execute(self, seq: int, patch_id: str | None = None) -> None:
         accounting = self.accounting
-        patch_id = f"{self._prefix}-{seq}"
+        if patch_id is None:
+            patch_id = f"{self._prefix}-{seq}"
         accounting.patch_started(patch_id)
         begun = time.perf_counter()
+        start = time.time()
         instant = False
+        attempts = 0
         try:
-            run = self.workload.begin(patch_id, seq)
-            if isinstance(run, PatchResult):
-                result, instant = run, True
-            else:
-                result = await run
+            while True:
+                attempts += 1
+                run = self.workload.begin(patch_id, seq)
+                if isinstance(run, PatchResult):
+                    result, instant = run, True
+                else:
+                    result = await run
+                if result.outcome == "completed" or attempts > self.retries or self._stopping:
+                    break
         except asyncio.CancelledError:
-            accounting.patch_finished(patch_id, "failed", time.perf_counter() - begun)
+            cancelled = PatchResult(
+                "failed", None, "cancelled", "still running when the grace period ended"
+            )
+            self._finish(seq, patch_id, start, begun, cancelled, attempts)
             raise
-        except Exception:
+        except Exception as exc:
             self._errors += 1
             if self._errors == 1:
                 log.exception("patch %s failed to run", patch_id)
-            result = PatchResult("failed")
-        accounting.patch_finished(
-            patch_id, result.outcome, time.perf_counter() - begun, result.exit_code
-        )
+            result = PatchResult("failed", None, "internal error", f"{type(exc).__name__}: {exc}")
+        self._finish(seq, patch_id, start, begun, result, attempts)
         if instant:
             # A patch that finished without waiting: let the API and the other workers run.
             await asyncio.sleep(0)
+
+    def _finish(
+        self,
+        seq: int,
+        patch_id: str,
+        start: float,
+        begun: float,
+        result: PatchResult,
+        attempts: int,
+    ) -> None:
+        runtime = time.perf_counter() - begun
+        self.accounting.patch_finished(patch_id, result.outcome, runtime, result.exit_code)
+        self.attempts += attempts
+        if attempts > 1:
+            self.retried += 1
+            if result.outcome == "completed":
+                self.recovered += 1
+        if result.outcome != "completed":
+            self.errors.record(patch_id, result)
+        if self.on_finish is not None:
+            self.on_finish(FinishedPatch(seq, patch_id, start, runtime, result, attempts))
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .events import Outcome
@@ -19,13 +19,18 @@ from .events import Outcome
 
 @dataclass(frozen=True, slots=True)
 class PatchResult:
+    """How a patch ended. ``cause`` and ``detail`` explain a failure for the summary's ``errors``
+    (a cause such as ``spawn failure`` that the exit code cannot tell); equality ignores them."""
+
     outcome: Outcome
     exit_code: int | None = None
+    cause: str | None = field(default=None, compare=False)
+    detail: str | None = field(default=None, compare=False)
 
 
 COMPLETED = PatchResult("completed")
-FAILED = PatchResult("failed")
-TIMED_OUT = PatchResult("timeout")
+FAILED = PatchResult("failed", None, "simulated failure", "failed as drawn at --failure-rate")
+TIMED_OUT = PatchResult("timeout", None, "timeout", "simulated time longer than --timeout")
 
 PatchRun = PatchResult | Coroutine[Any, Any, PatchResult]
 

@@ -21,7 +21,7 @@ from .control import FailureControl, add_routes
 from .executor import Executor
 from .patches import SimulatedPatches, Workload
 from .progress import show_progress
-from .reporter import Reporter, ReporterOptions
+from .reporter import ReportCounts, Reporter, ReporterOptions
 from .server import serve, write_atomically
 from .settings import Settings
 from .summary import Summary
@@ -74,6 +74,8 @@ async def _main(settings: Settings) -> int:
     use_pidfd_child_watcher()
     accounting = Accounting(settings.name, event_buffer=settings.event_buffer)
     workload = build_workload(settings)
+    if settings.command is None:
+        print(f"seed {settings.seed}", file=sys.stderr, flush=True)
     executor = Executor(accounting, workload)
     reporter = _reporter(settings)
     runner: web.AppRunner | None = None
@@ -103,11 +105,8 @@ async def _main(settings: Settings) -> int:
         await _run_load(settings, accounting, executor)
         if reporter is not None:
             await reporter.close(settings.report_flush)
-        summary = Summary.collect(
-            accounting,
-            executor.wall_seconds,
-            reports=None if reporter is None else reporter.counts(),
-            skipped=executor.skipped if settings.mode == "daemon" else None,
+        summary = collect_summary(
+            settings, accounting, executor, None if reporter is None else reporter.counts()
         )
         _print_summary(summary, settings.json)
         if settings.mode == "run" and settings.linger > 0 and runner is not None:
@@ -119,6 +118,29 @@ async def _main(settings: Settings) -> int:
             await runner.cleanup()
         if reporter is not None:
             await reporter.close()
+
+
+def collect_summary(
+    settings: Settings,
+    accounting: Accounting,
+    executor: Executor,
+    reports: ReportCounts | None,
+) -> Summary:
+    run = settings.mode == "run"
+    return Summary(
+        accounting.counts(),
+        executor.wall_seconds,
+        accounting.stats.summary(),
+        reports=reports,
+        skipped=None if run else executor.skipped,
+        mode=settings.mode,
+        planned=settings.patches if run else None,
+        seed=settings.seed if settings.command is None else None,
+        errors=executor.errors.classes(),
+        retried=executor.retried,
+        recovered=executor.recovered,
+        attempts=executor.attempts,
+    )
 
 
 def _reporter(settings: Settings) -> Reporter | None:

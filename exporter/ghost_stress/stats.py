@@ -40,8 +40,12 @@ class HistogramSnapshot(TypedDict):
 
 class DurationSummary(TypedDict):
     mean: float
+    stddev: float
+    min: float
     p50: float
+    p90: float
     p95: float
+    p99: float
     max: float
 
 
@@ -75,9 +79,12 @@ class DurationHistogram:
 
 
 class DurationStats:
-    """Mean and maximum over every duration, percentiles over a bounded uniform sample."""
+    """Mean, standard deviation, minimum and maximum over every duration; percentiles over a
+    bounded uniform sample."""
 
-    __slots__ = ("_capacity", "_random", "_samples", "count", "maximum", "total")
+    __slots__ = (
+        "_capacity", "_m2", "_mean", "_random", "_samples", "count", "maximum", "minimum", "total",
+    )  # fmt: skip
 
     def __init__(self, capacity: int = RESERVOIR_SIZE, seed: int | None = 0) -> None:
         self._capacity = capacity
@@ -86,12 +93,21 @@ class DurationStats:
         self.count = 0
         self.total = 0.0
         self.maximum = 0.0
+        self.minimum = math.inf
+        self._mean = 0.0
+        self._m2 = 0.0
 
     def observe(self, value: float) -> None:
         self.count += 1
         self.total += value
         if value > self.maximum:
             self.maximum = value
+        if value < self.minimum:
+            self.minimum = value
+        # Welford's running variance: stable where the sum of squares is not.
+        delta = value - self._mean
+        self._mean += delta / self.count
+        self._m2 += delta * (value - self._mean)
         if len(self._samples) < self._capacity:
             self._samples.append(value)
         else:
@@ -103,8 +119,12 @@ class DurationStats:
         ordered = sorted(self._samples)
         return {
             "mean": self.total / self.count if self.count else 0.0,
+            "stddev": math.sqrt(self._m2 / self.count) if self.count else 0.0,
+            "min": self.minimum if self.count else 0.0,
             "p50": percentile(ordered, 0.50),
+            "p90": percentile(ordered, 0.90),
             "p95": percentile(ordered, 0.95),
+            "p99": percentile(ordered, 0.99),
             "max": self.maximum,
         }
 

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jsonschema
 import pytest
 from aiohttp import web
+
+from ghost_stress.summary import load_schema
 
 STRESS = [sys.executable, "-m", "ghost_stress.cli"]
 
@@ -75,7 +78,15 @@ class Stress:
     def summary(self, timeout: float = 30.0) -> tuple[int, dict[str, Any], str]:
         code, out, err = self.finish(timeout)
         assert out.strip(), f"no JSON on stdout (exit {code}): {err}"
-        return code, json.loads(out), err
+        return code, validate_summary(json.loads(out)), err
+
+
+def validate_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Check a ``--json`` summary against the schema that ships with ghost-stress."""
+    jsonschema.Draft202012Validator(
+        load_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(summary)
+    return summary
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

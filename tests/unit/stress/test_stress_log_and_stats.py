@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,11 +119,17 @@ def test_summary_of_durations() -> None:
         stats.observe(value / 100)
     assert stats.summary() == {
         "mean": pytest.approx(0.505),
+        "stddev": pytest.approx(statistics.pstdev(value / 100 for value in range(1, 101))),
+        "min": 0.01,
         "p50": 0.5,
+        "p90": 0.9,
         "p95": 0.95,
+        "p99": 0.99,
         "max": 1.0,
     }
-    assert DurationStats().summary() == {"mean": 0.0, "p50": 0.0, "p95": 0.0, "max": 0.0}
+    empty = DurationStats().summary()
+    assert set(empty) == {"mean", "stddev", "min", "p50", "p90", "p95", "p99", "max"}
+    assert set(empty.values()) == {0.0}
 
 
 def test_summary_reservoir_stays_bounded() -> None:
