@@ -1,7 +1,8 @@
 """``ghost-stress``: flags, validation and exit codes.
 
 Exit codes: 0 done, 1 success rate below ``--min-success-rate`` (run), 2 bad flags or the listen
-address cannot be bound, 128+N when a run is interrupted by signal N.
+address cannot be bound, 99 a ``--threshold`` breached (run), 128+N when a run is interrupted by
+signal N.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .settings import Settings
+from .thresholds import parse_threshold
 from .units import (
     ListenAddress,
     parse_duration,
@@ -235,6 +237,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="F",
         help="exit 1 when the success rate is below F (default 0)",
     )
+    judge = run.add_argument_group("thresholds (run only)")
+    judge.add_argument(
+        "--threshold",
+        dest="thresholds",
+        action="append",
+        type=_typed(parse_threshold, "threshold"),
+        default=[],
+        metavar="EXPR",
+        help="pass/fail criterion METRIC OP VALUE, repeatable, e.g. 'p95<2s', 'mean<=300ms', "
+        "'failure_rate<1%%', 'success_rate>=0.99', 'throughput>50/s'; METRIC is success_rate, "
+        "failure_rate, timeout_rate, mean, p50, p90, p95, p99, max or throughput; OP is <, <=, > "
+        "or >=; any breach exits 99",
+    )
+    judge.add_argument(
+        "--abort-on-threshold",
+        action="store_true",
+        help="stop the run early (patches in flight get --grace) once a threshold is breached "
+        "for good: a rate that cannot recover over the planned patches, any other metric as "
+        "soon as it is breached",
+    )
+    judge.add_argument(
+        "--threshold-min-patches",
+        type=_count(1),
+        default=20,
+        metavar="N",
+        help="--abort-on-threshold judges only after N patches have finished (default 20)",
+    )
     run.add_argument(
         "--linger",
         type=_typed(parse_duration, "duration"),
@@ -279,6 +308,10 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.port_file is not None and args.listen is None:
         parser.error("--port-file needs --listen")
     control = getattr(args, "control", False)
+    thresholds = tuple(getattr(args, "thresholds", ()))
+    abort_on_threshold = getattr(args, "abort_on_threshold", False)
+    if abort_on_threshold and not thresholds:
+        parser.error("--abort-on-threshold needs at least one --threshold")
     if control and (args.listen is None or args.command is not None):
         parser.error("--control needs --listen and simulated patches (no --command)")
     return Settings(
@@ -309,6 +342,9 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         min_success_rate=getattr(args, "min_success_rate", 0.0),
         linger=getattr(args, "linger", 0.0),
         control=control,
+        thresholds=thresholds,
+        abort_on_threshold=abort_on_threshold,
+        threshold_min_patches=getattr(args, "threshold_min_patches", 20),
     )
 
 

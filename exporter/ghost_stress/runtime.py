@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 from rich.console import Console
 
+from .abort import AbortWatch
 from .accounting import Accounting
 from .api import create_app
 from .command import CommandPatches
@@ -24,7 +26,8 @@ from .progress import show_progress
 from .reporter import ReportCounts, Reporter, ReporterOptions
 from .server import serve, write_atomically
 from .settings import Settings
-from .summary import Summary
+from .summary import Summary, measured
+from .thresholds import evaluate
 from .units import ListenAddress
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_BELOW_MIN_SUCCESS = 1
 EXIT_USAGE = 2
+EXIT_THRESHOLD = 99
 
 
 class UsageError(Exception):
@@ -77,6 +81,17 @@ async def _main(settings: Settings) -> int:
     if settings.command is None:
         print(f"seed {settings.seed}", file=sys.stderr, flush=True)
     executor = Executor(accounting, workload)
+    watch: AbortWatch | None = None
+    if settings.mode == "run" and settings.abort_on_threshold:
+        watch = AbortWatch(
+            settings.thresholds,
+            accounting=accounting,
+            executor=executor,
+            planned=settings.patches,
+            min_patches=settings.threshold_min_patches,
+            stop=lambda: executor.stop(settings.grace),
+        )
+        executor.on_finish = watch
     reporter = _reporter(settings)
     runner: web.AppRunner | None = None
     interrupted: list[int] = []
@@ -106,7 +121,11 @@ async def _main(settings: Settings) -> int:
         if reporter is not None:
             await reporter.close(settings.report_flush)
         summary = collect_summary(
-            settings, accounting, executor, None if reporter is None else reporter.counts()
+            settings,
+            accounting,
+            executor,
+            None if reporter is None else reporter.counts(),
+            aborted_by=None if watch is None else watch.tripped,
         )
         _print_summary(summary, settings.json)
         if settings.mode == "run" and settings.linger > 0 and runner is not None:
@@ -125,9 +144,11 @@ def collect_summary(
     accounting: Accounting,
     executor: Executor,
     reports: ReportCounts | None,
+    *,
+    aborted_by: str | None = None,
 ) -> Summary:
     run = settings.mode == "run"
-    return Summary(
+    summary = Summary(
         accounting.counts(),
         executor.wall_seconds,
         accounting.stats.summary(),
@@ -140,7 +161,12 @@ def collect_summary(
         retried=executor.retried,
         recovered=executor.recovered,
         attempts=executor.attempts,
+        aborted_by=aborted_by,
     )
+    if not settings.thresholds:
+        return summary
+    results = evaluate(settings.thresholds, measured(summary))
+    return dataclasses.replace(summary, thresholds=results)
 
 
 def _reporter(settings: Settings) -> Reporter | None:
@@ -196,6 +222,8 @@ def _exit_code(settings: Settings, summary: Summary, interrupted: list[int]) -> 
         return EXIT_OK
     if interrupted and summary.counts.finished < settings.patches:
         return 128 + interrupted[0]
+    if summary.breached or summary.aborted_by is not None:
+        return EXIT_THRESHOLD
     if summary.success_rate < settings.min_success_rate:
         return EXIT_BELOW_MIN_SUCCESS
     return EXIT_OK

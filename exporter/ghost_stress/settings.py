@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .thresholds import Threshold
 from .units import ListenAddress
 
 
@@ -39,3 +40,7 @@ class Settings:
     linger: float
     #: daemon --control: /-/failure-rate changes the failure rate for a while (control.py)
     control: bool = False
+    #: run --threshold, --abort-on-threshold, --threshold-min-patches
+    thresholds: tuple[Threshold, ...] = ()
+    abort_on_threshold: bool = False
+    threshold_min_patches: int = 20
