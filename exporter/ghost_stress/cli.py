@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from .joblog import read_failed
 from .settings import Settings
 from .thresholds import parse_threshold
 from .units import (
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="mode", required=True, metavar="{run,daemon}")
     run = commands.add_parser("run", help="run N patches, print a summary, exit")
     run.add_argument(
-        "--patches", type=_count(0), default=10, metavar="N", help="patches to run (default 10)"
+        "--patches", type=_count(0), default=None, metavar="N", help="patches to run (default 10)"
     )
     run.add_argument(
         "--min-success-rate",
@@ -263,6 +264,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         metavar="N",
         help="--abort-on-threshold judges only after N patches have finished (default 20)",
+    )
+    jobs = run.add_argument_group("job log and retries (run only)")
+    jobs.add_argument(
+        "--retries",
+        type=_count(0),
+        default=0,
+        metavar="N",
+        help="run a failed or timed-out patch again, up to N more times; one that completes on "
+        "a retry counts as completed (default 0)",
+    )
+    jobs.add_argument(
+        "--joblog",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append a JSON line per finished patch to FILE: seq, id, start, runtime, outcome, "
+        "exit_status, signal, attempts, command",
+    )
+    jobs.add_argument(
+        "--resume-failed",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run again only the patches the job log FILE records as failed or timed out (by "
+        "their last line), with their id and seq; excludes --patches; may be the --joblog",
     )
     run.add_argument(
         "--linger",
@@ -314,9 +340,15 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error("--abort-on-threshold needs at least one --threshold")
     if control and (args.listen is None or args.command is not None):
         parser.error("--control needs --listen and simulated patches (no --command)")
+    resume = _resume(args, parser)
+    patches = getattr(args, "patches", None)
+    if resume is not None:
+        patches = len(resume)
+    elif patches is None:
+        patches = 10 if args.mode == "run" else 0
     return Settings(
         mode=args.mode,
-        patches=getattr(args, "patches", 0),
+        patches=patches,
         rate=getattr(args, "rate", 0.0),
         concurrency=args.concurrency,
         duration=args.duration or parse_duration_range(DEFAULT_DURATION),
@@ -345,7 +377,36 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         thresholds=thresholds,
         abort_on_threshold=abort_on_threshold,
         threshold_min_patches=getattr(args, "threshold_min_patches", 20),
+        retries=getattr(args, "retries", 0),
+        joblog=getattr(args, "joblog", None),
+        resume=resume,
     )
+
+
+def _resume(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[tuple[int, str], ...] | None:
+    path: Path | None = getattr(args, "resume_failed", None)
+    if path is None:
+        return None
+    if args.patches is not None:
+        parser.error(
+            "--patches and --resume-failed exclude each other: the job log names the patches"
+        )
+    try:
+        unfinished = read_failed(path)
+    except ValueError as exc:
+        parser.error(f"--resume-failed: {exc}")
+    if unfinished.patches and unfinished.command != args.command:
+        if unfinished.command is None:
+            parser.error(
+                f"--resume-failed: {path} records simulated patches; run them without --command"
+            )
+        parser.error(
+            f"--resume-failed: the failed patches of {path} ran --command "
+            f"{unfinished.command!r}; give the same --command"
+        )
+    return unfinished.patches
 
 
 def _seed(given: int | None) -> int:

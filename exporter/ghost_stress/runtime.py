@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -20,7 +21,8 @@ from .accounting import Accounting
 from .api import create_app
 from .command import CommandPatches
 from .control import FailureControl, add_routes
-from .executor import Executor
+from .executor import Executor, FinishedPatch
+from .joblog import JobLog
 from .patches import SimulatedPatches, Workload
 from .progress import show_progress
 from .reporter import ReportCounts, Reporter, ReporterOptions
@@ -80,7 +82,11 @@ async def _main(settings: Settings) -> int:
     workload = build_workload(settings)
     if settings.command is None:
         print(f"seed {settings.seed}", file=sys.stderr, flush=True)
-    executor = Executor(accounting, workload)
+    executor = Executor(accounting, workload, retries=settings.retries)
+    sinks: list[Callable[[FinishedPatch], None]] = []
+    joblog = _joblog(settings)
+    if joblog is not None:
+        sinks.append(joblog)
     watch: AbortWatch | None = None
     if settings.mode == "run" and settings.abort_on_threshold:
         watch = AbortWatch(
@@ -91,7 +97,14 @@ async def _main(settings: Settings) -> int:
             min_patches=settings.threshold_min_patches,
             stop=lambda: executor.stop(settings.grace),
         )
-        executor.on_finish = watch
+        sinks.append(watch)
+    if sinks:
+
+        def on_finish(patch: FinishedPatch) -> None:
+            for sink in sinks:
+                sink(patch)
+
+        executor.on_finish = on_finish
     reporter = _reporter(settings)
     runner: web.AppRunner | None = None
     interrupted: list[int] = []
@@ -133,6 +146,8 @@ async def _main(settings: Settings) -> int:
                 await asyncio.wait_for(stopped.wait(), settings.linger)
         return _exit_code(settings, summary, interrupted)
     finally:
+        if joblog is not None:
+            joblog.close()
         if runner is not None:
             await runner.cleanup()
         if reporter is not None:
@@ -169,6 +184,15 @@ def collect_summary(
     return dataclasses.replace(summary, thresholds=results)
 
 
+def _joblog(settings: Settings) -> JobLog | None:
+    if settings.joblog is None:
+        return None
+    try:
+        return JobLog(settings.joblog, settings.command)
+    except OSError as exc:
+        raise UsageError(f"cannot open --joblog {settings.joblog}: {exc.strerror or exc}") from None
+
+
 def _reporter(settings: Settings) -> Reporter | None:
     if settings.report_to is None:
         return None
@@ -197,7 +221,7 @@ async def _start_api(
 
 async def _run_load(settings: Settings, accounting: Accounting, executor: Executor) -> None:
     if settings.mode == "run":
-        load = executor.run_batch(settings.patches, settings.concurrency)
+        load = executor.run_batch(settings.patches, settings.concurrency, settings.resume)
         total: int | None = settings.patches
     else:
         load = executor.run_rate(settings.rate, settings.concurrency)

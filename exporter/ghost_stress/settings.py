@@ -44,3 +44,7 @@ class Settings:
     thresholds: tuple[Threshold, ...] = ()
     abort_on_threshold: bool = False
     threshold_min_patches: int = 20
+    #: run --retries, --joblog, --resume-failed (the (seq, id) of the patches to run again)
+    retries: int = 0
+    joblog: Path | None = None
+    resume: tuple[tuple[int, str], ...] | None = None
