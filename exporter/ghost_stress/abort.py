@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from .accounting import Accounting
 from .executor import Executor, FinishedPatch
+from .summary import duration_metrics
 from .thresholds import RATE_METRICS, Threshold, lost_cause
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,7 @@ class AbortWatch:
             return
         self._checked_at = now
         wall = self.executor.wall_seconds
-        durations = acc.stats.summary()
-        measured = {
-            "mean": durations["mean"],
-            "p50": durations["p50"],
-            "p90": durations["p90"],
-            "p95": durations["p95"],
-            "p99": durations["p99"],
-            "max": durations["max"],
-            "throughput": finished / wall if wall > 0 else 0.0,
-        }
+        measured = duration_metrics(acc.stats.summary(), finished / wall if wall > 0 else 0.0)
         for threshold in self.others:
             if lost_cause(threshold, measured, counts, finished, self.planned):
                 self._trip(threshold, measured[threshold.metric])

@@ -159,18 +159,24 @@ class Summary:
 
 def measured(summary: Summary) -> dict[str, float]:
     """Every threshold metric's value in ``summary``."""
-    durations = summary.durations
     return {
         "success_rate": summary.success_rate,
         "failure_rate": summary.failure_rate,
         "timeout_rate": summary.timeout_rate,
+        **duration_metrics(summary.durations, summary.throughput),
+    }
+
+
+def duration_metrics(durations: DurationSummary, throughput: float) -> dict[str, float]:
+    """The duration and throughput threshold metrics."""
+    return {
         "mean": durations["mean"],
         "p50": durations["p50"],
         "p90": durations["p90"],
         "p95": durations["p95"],
         "p99": durations["p99"],
         "max": durations["max"],
-        "throughput": summary.throughput,
+        "throughput": throughput,
     }
 
 

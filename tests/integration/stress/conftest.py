@@ -89,6 +89,12 @@ def validate_summary(summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def json_summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The ``--json`` summary on a finished run's stdout, checked against the schema."""
+    assert result.stdout.strip(), f"no JSON on stdout (exit {result.returncode}): {result.stderr}"
+    return validate_summary(json.loads(result.stdout))
+
+
 def _kill_group(process: subprocess.Popen[str]) -> None:
     """Kill the process and whatever it left in its process group."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

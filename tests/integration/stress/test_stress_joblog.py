@@ -11,18 +11,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import validate_summary
+from .conftest import json_summary
 
 Run = Callable[..., CompletedProcess[str]]
 
 JOBLOG_KEYS = {
     "seq", "id", "start", "runtime", "outcome", "exit_status", "signal", "attempts", "command",
 }  # fmt: skip
-
-
-def _json(result: CompletedProcess[str]) -> dict[str, Any]:
-    assert result.stdout.strip(), result.stderr
-    return validate_summary(json.loads(result.stdout))
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -45,7 +40,7 @@ def test_joblog_has_a_line_per_patch(run: Run, tmp_path: Path) -> None:
         "run", "--patches", "6", "--concurrency", "3", "--shell", "--command", script,
         "--timeout", "500ms", "--kill-grace", "200ms", "--joblog", str(joblog), "--json",
     )  # fmt: skip
-    summary = _json(result)
+    summary = json_summary(result)
     lines = {line["seq"]: line for line in _lines(joblog)}
     assert sorted(lines) == [1, 2, 3, 4, 5, 6]
     assert len(lines) == summary["total"]
@@ -81,7 +76,7 @@ def test_a_patch_that_passes_on_retry_counts_as_completed(run: Run, tmp_path: Pa
         "run", "--patches", "6", "--shell", "--command", script, "--retries", "2",
         "--joblog", str(joblog), "--json",
     )  # fmt: skip
-    summary = _json(result)
+    summary = json_summary(result)
     assert (summary["completed"], summary["failed"]) == (5, 1)
     # Patches 1, 3, 5 took two attempts, patch 4 three (1 + 2 retries).
     assert summary["retries"] == {"patches": 4, "recovered": 3, "attempts": 3 * 2 + 3 + 2}
@@ -105,7 +100,7 @@ def test_resume_failed_runs_exactly_the_failed_patches(run: Run, tmp_path: Path)
         "run", "--patches", "10", "--concurrency", "4", "--shell", "--command", script,
         "--joblog", str(joblog), "--json",
     )  # fmt: skip
-    assert _json(first)["failed"] == 3
+    assert json_summary(first)["failed"] == 3
     failed_ids = sorted(line["id"] for line in _lines(joblog) if line["outcome"] == "failed")
     assert [int(pid.rpartition("-")[2]) for pid in failed_ids] == [2, 5, 7]
     ran.unlink()
@@ -115,7 +110,7 @@ def test_resume_failed_runs_exactly_the_failed_patches(run: Run, tmp_path: Path)
         "run", "--resume-failed", str(joblog), "--shell", "--command", script,
         "--joblog", str(joblog), "--json",
     )  # fmt: skip
-    summary = _json(second)
+    summary = json_summary(second)
     assert (summary["planned"], summary["completed"], summary["failed"]) == (3, 2, 1)
     assert sorted(_ran(ran)) == failed_ids  # the same ids (and seqs), nothing else
     assert len(_lines(joblog)) == 13
@@ -124,7 +119,7 @@ def test_resume_failed_runs_exactly_the_failed_patches(run: Run, tmp_path: Path)
     third = run(
         "run", "--resume-failed", str(joblog), "--shell", "--command", script, "--json"
     )  # fmt: skip
-    assert _json(third)["planned"] == 1
+    assert json_summary(third)["planned"] == 1
     assert _ran(ran) == [pid for pid in failed_ids if pid.endswith("-5")]
 
     fails.write_text("")
@@ -132,15 +127,17 @@ def test_resume_failed_runs_exactly_the_failed_patches(run: Run, tmp_path: Path)
         str(joblog))  # fmt: skip
     ran.unlink()
     done = run("run", "--resume-failed", str(joblog), "--shell", "--command", script, "--json")
-    assert _json(done)["planned"] == 0
+    assert json_summary(done)["planned"] == 0
     assert _ran(ran) == []
 
 
 def test_resume_failed_of_simulated_patches(run: Run, tmp_path: Path) -> None:
     joblog = tmp_path / "jobs.jsonl"
     args = ("run", "--duration", "0", "--json")
-    first = _json(run(*args, "--patches", "30", "--failure-rate", "0.5", "--joblog", str(joblog)))
-    again = _json(run(*args, "--resume-failed", str(joblog)))
+    first = json_summary(
+        run(*args, "--patches", "30", "--failure-rate", "0.5", "--joblog", str(joblog))
+    )
+    again = json_summary(run(*args, "--resume-failed", str(joblog)))
     assert again["planned"] == first["failed"] > 0
     assert again["completed"] == first["failed"]  # no --failure-rate: every patch passes
 

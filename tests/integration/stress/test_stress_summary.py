@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import signal
 from collections.abc import Callable
 from subprocess import CompletedProcess
-from typing import Any
 
 from ghost_stress.accounting import Accounting
 from ghost_stress.command import CommandPatches
 from ghost_stress.executor import Executor
 
-from .conftest import Stress, validate_summary
+from .conftest import Stress, json_summary
 
 Run = Callable[..., CompletedProcess[str]]
 StartStress = Callable[..., Stress]
-
-
-def _json(result: CompletedProcess[str]) -> dict[str, Any]:
-    assert result.stdout.strip(), result.stderr
-    return validate_summary(json.loads(result.stdout))
 
 
 def test_errors_are_grouped_by_cause_with_an_example(run: Run) -> None:
@@ -36,7 +29,7 @@ def test_errors_are_grouped_by_cause_with_an_example(run: Run) -> None:
         "--timeout", "500ms", "--kill-grace", "200ms", "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    summary = _json(result)
+    summary = json_summary(result)
     assert summary["schema_version"] == 1
     assert (summary["total"], summary["completed"], summary["failed"], summary["timeout"]) == (
         10, 2, 6, 2,
@@ -63,11 +56,11 @@ def test_errors_are_grouped_by_cause_with_an_example(run: Run) -> None:
 def test_a_random_seed_is_recorded_and_reproduces_the_run(run: Run) -> None:
     args = ("run", "--patches", "60", "--duration", "0", "--failure-rate", "0.5", "--json")
     first = run(*args)
-    summary = _json(first)
+    summary = json_summary(first)
     seed = summary["seed"]
     assert isinstance(seed, int)
     assert f"seed {seed}" in first.stderr.splitlines()
-    again = _json(run(*args, "--seed", str(seed), "--concurrency", "9"))
+    again = json_summary(run(*args, "--seed", str(seed), "--concurrency", "9"))
     assert again["seed"] == seed
     assert (again["completed"], again["failed"]) == (summary["completed"], summary["failed"])
     assert summary["errors"] == [
@@ -80,7 +73,7 @@ def test_a_random_seed_is_recorded_and_reproduces_the_run(run: Run) -> None:
 
 
 def test_empty_run_has_a_valid_summary(run: Run) -> None:
-    summary = _json(run("run", "--patches", "0", "--json"))
+    summary = json_summary(run("run", "--patches", "0", "--json"))
     assert (summary["total"], summary["throughput"], summary["errors"]) == (0, 0.0, [])
     assert set(summary["duration_seconds"].values()) == {0.0}
 

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
-from typing import Any
 
-from .conftest import validate_summary
+from .conftest import json_summary
 
 Run = Callable[..., CompletedProcess[str]]
-
-
-def _json(result: CompletedProcess[str]) -> dict[str, Any]:
-    assert result.stdout.strip(), result.stderr
-    return validate_summary(json.loads(result.stdout))
 
 
 def test_thresholds_that_hold_exit_0(run: Run) -> None:
@@ -25,7 +18,7 @@ def test_thresholds_that_hold_exit_0(run: Run) -> None:
         "--threshold", "p95<30s", "--threshold", "throughput>0/s",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    summary = _json(result)
+    summary = json_summary(result)
     checks = summary["thresholds"]
     assert [check["expression"] for check in checks] == [
         "failure_rate<=0%", "success_rate>=0.99", "p95<30s", "throughput>0/s",
@@ -45,7 +38,7 @@ def test_a_breached_threshold_exits_99_and_shows_in_the_table(run: Run) -> None:
     args = ("run", "--patches", "40", "--duration", "0", "--failure-rate", "0.5", "--seed", "7")
     result = run(*args, "--json", "--threshold", "failure_rate<10%", "--threshold", "max<1h")
     assert result.returncode == 99, result.stderr
-    summary = _json(result)
+    summary = json_summary(result)
     breached, held = summary["thresholds"]
     assert (breached["passed"], breached["measured"]) == (False, summary["failure_rate"])
     assert breached["measured"] >= 0.1
@@ -77,7 +70,7 @@ def test_abort_on_threshold_stops_early_and_gracefully(run: Run, tmp_path: Path)
         timeout=120,
     )  # fmt: skip
     assert result.returncode == 99, result.stderr
-    summary = _json(result)
+    summary = json_summary(result)
     assert summary["aborted"] == {"threshold": "failure_rate<1%"}
     assert summary["planned"] == 500
     # Judged from the 20th finished patch on; the ones in flight then still finished.
@@ -93,7 +86,7 @@ def test_a_recoverable_rate_does_not_abort(run: Run) -> None:
         "run", "--patches", "100", "--duration", "0", "--failure-rate", "0.2", "--seed", "1",
         "--threshold", "failure_rate<50%", "--abort-on-threshold", "--json",
     )  # fmt: skip
-    summary = _json(result)
+    summary = json_summary(result)
     assert (result.returncode, summary["total"], summary["aborted"]) == (0, 100, None)
 
 
@@ -103,7 +96,7 @@ def test_abort_on_a_duration_threshold_after_min_patches(run: Run) -> None:
         "--threshold", "p50<1ms", "--abort-on-threshold", "--threshold-min-patches", "6",
     )  # fmt: skip
     assert result.returncode == 99, result.stderr
-    summary = _json(result)
+    summary = json_summary(result)
     assert summary["aborted"] == {"threshold": "p50<1ms"}
     assert 6 <= summary["total"] < 400
 
