@@ -303,7 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
         listen=RUN_LISTEN,
         listen_help="default 127.0.0.1:0, a free port, so a run never collides with a daemon",
     )
-    daemon = commands.add_parser("daemon", help="continuous load until SIGTERM/SIGINT")
+    daemon = commands.add_parser(
+        "daemon",
+        help="continuous load until SIGTERM/SIGINT",
+        description="Start patches at a steady rate until SIGTERM/SIGINT. --threshold, "
+        "--abort-on-threshold, --retries, --joblog and --resume-failed are run-only.",
+    )
     daemon.add_argument(
         "--rate",
         type=_typed(parse_rate, "rate"),
