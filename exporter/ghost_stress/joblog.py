@@ -90,7 +90,6 @@ def read_failed(path: Path) -> Unfinished:
             )
         if command is not None and not isinstance(command, str):
             raise ValueError(f"{where}: key 'command' must be a string or null, got {command!r}")
-        last.setdefault(patch_id, (seq, outcome, command))
         last[patch_id] = (seq, outcome, command)
         commands[patch_id] = command
     failed = [(seq, pid) for pid, (seq, outcome, _) in last.items() if outcome != "completed"]
