@@ -109,6 +109,7 @@ class Rule:
     max_attempts: int
     window: float
     verify_timeout: float | None  # None: no verification
+    dry_run: bool = False
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
@@ -128,6 +129,7 @@ class Config:
     verify: VerifySpec | None
     rules: tuple[Rule, ...]
     source: str = "<config>"
+    max_actions_per_hour: int = 10
 
 
 class _Checks:
@@ -308,6 +310,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
                     if not rule.verify
                     else rule.verify_timeout or (parsed.verify.timeout if parsed.verify else None)
                 ),
+                dry_run=rule.dry_run,
             )
         )
     if checks.details:
@@ -322,6 +325,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
         verify=verify,
         rules=tuple(rules),
         source=doc.file,
+        max_actions_per_hour=parsed.max_actions_per_hour,
     )
 
 

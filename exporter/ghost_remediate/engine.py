@@ -37,8 +37,9 @@ class Requester:
 class Decision:
     """What became of one alert of a notification.
 
-    ``result`` is a ghost_remediations_total result, ``started`` (the action runs in the
-    background), or, uncounted: ``resolved``, ``duplicate`` (already handled), ``no_rule``."""
+    ``result`` is a ghost_remediations_total result (``dry_run``: it would have started),
+    ``started`` (the action runs in the background), or, uncounted: ``resolved``,
+    ``duplicate`` (already handled), ``no_rule``."""
 
     alertname: str
     service: str
@@ -89,8 +90,15 @@ def _audit(
 class Remediator:
     """Holds the config, the policy state and the background remediations."""
 
-    def __init__(self, config: Config, metrics: Metrics, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: Config,
+        metrics: Metrics,
+        clock: Clock = time.monotonic,
+        dry_run: bool = False,
+    ) -> None:
         self.metrics = metrics
+        self.dry_run = dry_run  # --dry-run: every rule decides and acts on nothing
         self.policy = Policy(clock)
         self.handled = Handled(clock)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -162,10 +170,23 @@ class Remediator:
             service, values = self._values(rule, alert.labels)
         except RefusedValue as exc:
             return self._refuse(notification, alert, requester, rule, exc)
-        skip = self.policy.check(service, rule.cooldown, rule.max_attempts, rule.window)
+        skip = self.policy.check(
+            service,
+            rule.cooldown,
+            rule.max_attempts,
+            rule.window,
+            self.config.max_actions_per_hour,
+        )
         if skip is not None:
             return self._count(notification, alert, requester, rule, service, skip)
         ran = describe(rule.action, values)
+        if self.dry_run or rule.dry_run:
+            # Decided as for real, acted on nothing; the policy state stays as it was, so a
+            # rule on trial never holds back a real remediation.
+            self.handled.set(key, "dry_run")
+            return self._count(
+                notification, alert, requester, rule, service, "dry_run", ran=ran, dry_run=True
+            )
         self.policy.start(service)
         self.handled.set(key, "in progress")
         self.metrics.prepare(service, rule.name)
@@ -224,10 +245,11 @@ class Remediator:
         service: str,
         result: Result,
         detail: str = "",
+        **fields: Any,
     ) -> Decision:
         self.metrics.count(service, rule.name, result)
         decision = Decision(alert.alertname, service, rule.name, result, detail)
-        _audit(requester, notification, alert, decision)
+        _audit(requester, notification, alert, decision, **fields)
         return decision
 
     # -- acting --------------------------------------------------------------------------

@@ -10,15 +10,26 @@ from ghost_exporter.metrics import MetricDef
 
 #: Every value of the ``result`` label of ghost_remediations_total.
 Result = Literal[
-    "succeeded", "failed", "skipped_cooldown", "skipped_limit", "skipped_busy", "refused"
+    "succeeded",
+    "failed",
+    "cancelled",
+    "skipped_cooldown",
+    "skipped_limit",
+    "skipped_busy",
+    "skipped_global_limit",
+    "refused",
+    "dry_run",
 ]
 RESULTS: Final[tuple[Result, ...]] = (
     "succeeded",
     "failed",
+    "cancelled",
     "skipped_cooldown",
     "skipped_limit",
     "skipped_busy",
+    "skipped_global_limit",
     "refused",
+    "dry_run",
 )
 
 #: Buckets of ghost_remediation_duration_seconds: an action and its verification.
@@ -40,7 +51,8 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
         "ghost_remediations_total",
         "counter",
         "Remediation decisions by service, action (the rule's name) and result: succeeded, "
-        "failed, skipped_cooldown, skipped_limit, skipped_busy, refused.",
+        "failed, cancelled, skipped_cooldown, skipped_limit, skipped_busy, "
+        "skipped_global_limit, refused, dry_run.",
         ("service", "action", "result"),
         example='increase(ghost_remediations_total{result=~"failed|skipped_limit"}[30m]) > 0',
     ),

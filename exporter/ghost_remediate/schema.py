@@ -184,6 +184,7 @@ class Rule(_Model):
     window: PositiveDuration | None = None
     verify: bool = True
     verify_timeout: PositiveDuration | None = None
+    dry_run: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -201,4 +202,5 @@ class ConfigFile(_Model):
     auth: Auth
     verify: Verify | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    max_actions_per_hour: Annotated[int, Field(ge=1)] = 10
     rules: list[Rule] = Field(default_factory=list)

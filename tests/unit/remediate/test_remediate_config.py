@@ -261,6 +261,14 @@ BAD: list[tuple[str, list[str]]] = [
             "r.yml:1: rules: needs at least one rule",
         ],
     ),
+    (
+        AUTH + VERIFY + "max_actions_per_hour: 0\nrules:\n" + RULE,
+        ["r.yml:5: max_actions_per_hour: Input should be greater than or equal to 1"],
+    ),
+    (
+        AUTH + VERIFY + "rules:\n" + RULE + "    dry_run: maybe\n",
+        ["r.yml:13: rules[0].dry_run: Input should be a valid boolean, unable to interpret input"],
+    ),
 ]
 
 
