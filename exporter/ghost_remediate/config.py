@@ -3,6 +3,7 @@ schema, cross-checks naming the key and line, and the frozen, compiled result.""
 
 from __future__ import annotations
 
+import base64
 import shlex
 import ssl
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from . import schema
 from .templates import DEFAULT_REGEX, Template, parse
 
 __all__ = [
+    "AlertmanagerSpec",
     "CommandSpec",
     "Config",
     "ConfigError",
@@ -99,6 +101,17 @@ class VerifySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertmanagerSpec:
+    """Alertmanager's API, for silences while a remediation runs."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    timeout: float
+    ssl: ssl.SSLContext | None = field(compare=False, repr=False)
+    server_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     matchers: tuple[Matcher, ...]
@@ -130,6 +143,7 @@ class Config:
     rules: tuple[Rule, ...]
     source: str = "<config>"
     max_actions_per_hour: int = 10
+    alertmanager: AlertmanagerSpec | None = None
 
 
 class _Checks:
@@ -262,6 +276,22 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
             ssl=_ssl_or_detail(checks, ("verify",), v.tls_config, v.probe_url, base_dir),
             server_name=v.tls_config.server_name,
         )
+    alertmanager = None
+    if parsed.alertmanager is not None:
+        am = parsed.alertmanager
+        headers = {}
+        if am.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {am.bearer_token.get_secret_value()}"
+        elif am.basic_auth is not None:
+            credentials = f"{am.basic_auth.username}:{am.basic_auth.password.get_secret_value()}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        alertmanager = AlertmanagerSpec(
+            url=am.url,
+            headers=headers,
+            timeout=am.timeout,
+            ssl=_ssl_or_detail(checks, ("alertmanager",), am.tls_config, am.url, base_dir),
+            server_name=am.tls_config.server_name,
+        )
     defaults = parsed.defaults
     rules = []
     for index, rule in enumerate(parsed.rules):
@@ -326,6 +356,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
         rules=tuple(rules),
         source=doc.file,
         max_actions_per_hour=parsed.max_actions_per_hour,
+        alertmanager=alertmanager,
     )
 
 

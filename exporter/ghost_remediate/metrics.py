@@ -70,6 +70,13 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
         ("service",),
     ),
     MetricDef(
+        "ghost_remediation_silence_errors_total",
+        "counter",
+        "Alertmanager silences that could not be created or expired, by operation: create, expire.",
+        ("operation",),
+        example="increase(ghost_remediation_silence_errors_total[1h]) > 0",
+    ),
+    MetricDef(
         "ghost_remediate_config_last_reload_successful",
         "gauge",
         "1 if the last configuration (re)load succeeded, else 0.",
@@ -112,6 +119,10 @@ class Metrics:
         )
         name, doc, labels = spec("ghost_remediations_in_progress")
         self.in_progress = Gauge(name, doc, labels, registry=self.registry)
+        name, doc, labels = spec("ghost_remediation_silence_errors_total")
+        self.silence_errors = Counter(name, doc, labels, registry=self.registry)
+        for operation in ("create", "expire"):
+            self.silence_errors.labels(operation)
         name, doc, labels = spec("ghost_remediate_config_last_reload_successful")
         self.reload_successful = Gauge(name, doc, labels, registry=self.registry)
 

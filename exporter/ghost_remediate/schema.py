@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from ghost_exporter.config.schema import (
+    BasicAuth,
     Duration,
     HTTPMethod,
     LabelName,
@@ -120,6 +121,29 @@ class Verify(_Model):
         return check_url(value)
 
 
+class AlertmanagerAPI(_Model):
+    """Where silences are created while a remediation runs: Alertmanager's API v2."""
+
+    url: str
+    bearer_token: SecretStr | None = None
+    basic_auth: BasicAuth | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    timeout: PositiveDuration = 5.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError("url takes no placeholders")
+        return check_url(value)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> AlertmanagerAPI:
+        if self.bearer_token is not None and self.basic_auth is not None:
+            raise ValueError("bearer_token and basic_auth both are not allowed")
+        return self
+
+
 class Defaults(_Model):
     cooldown: NonNegativeDuration = 300.0
     max_attempts: Annotated[int, Field(ge=1)] = 3
@@ -201,6 +225,7 @@ class Rule(_Model):
 class ConfigFile(_Model):
     auth: Auth
     verify: Verify | None = None
+    alertmanager: AlertmanagerAPI | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     max_actions_per_hour: Annotated[int, Field(ge=1)] = 10
     rules: list[Rule] = Field(default_factory=list)

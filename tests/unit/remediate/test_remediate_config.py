@@ -262,6 +262,26 @@ BAD: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        AUTH
+        + VERIFY
+        + "alertmanager:\n  url: ftp://am\n  bearer_token: x\n  basic_auth: {username: u}\n"
+        + "rules:\n"
+        + RULE,
+        [
+            "r.yml:6: alertmanager.url: URL scheme must be http or https, not 'ftp'",
+            "r.yml:8: alertmanager.basic_auth.password: missing required key",
+        ],
+    ),
+    (
+        AUTH
+        + VERIFY
+        + "alertmanager:\n  url: http://am:9093\n  bearer_token: x\n"
+        + "  basic_auth: {username: u, password: p}\n"
+        + "rules:\n"
+        + RULE,
+        ["r.yml:5: alertmanager: bearer_token and basic_auth both are not allowed"],
+    ),
+    (
         AUTH + VERIFY + "max_actions_per_hour: 0\nrules:\n" + RULE,
         ["r.yml:5: max_actions_per_hour: Input should be greater than or equal to 1"],
     ),
