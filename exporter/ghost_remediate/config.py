@@ -27,6 +27,7 @@ __all__ = [
     "CommandSpec",
     "Config",
     "ConfigError",
+    "HMACSpec",
     "HTTPSpec",
     "Matcher",
     "PlaceholderRule",
@@ -101,6 +102,16 @@ class VerifySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HMACSpec:
+    """Signed notifications: the secret, the signature and timestamp headers, the tolerance."""
+
+    secret: bytes = field(repr=False)
+    header: str
+    timestamp_header: str
+    tolerance: float
+
+
+@dataclass(frozen=True, slots=True)
 class AlertmanagerSpec:
     """Alertmanager's API, for silences while a remediation runs."""
 
@@ -144,6 +155,7 @@ class Config:
     source: str = "<config>"
     max_actions_per_hour: int = 10
     alertmanager: AlertmanagerSpec | None = None
+    hmac: HMACSpec | None = field(default=None, repr=False)
 
 
 class _Checks:
@@ -357,6 +369,14 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
         source=doc.file,
         max_actions_per_hour=parsed.max_actions_per_hour,
         alertmanager=alertmanager,
+        hmac=None
+        if parsed.auth.hmac is None
+        else HMACSpec(
+            secret=parsed.auth.hmac.secret.get_secret_value().encode(),
+            header=parsed.auth.hmac.header,
+            timestamp_header=parsed.auth.hmac.timestamp_header,
+            tolerance=parsed.auth.hmac.tolerance,
+        ),
     )
 
 

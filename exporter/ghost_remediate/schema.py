@@ -83,11 +83,33 @@ BcryptHash = Annotated[SecretStr, AfterValidator(_bcrypt_hash)]
 UserName = Annotated[str, Field(pattern=r"^[^:\s]{1,256}$")]
 
 
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$")]
+
+
+class HMACAuth(_Model):
+    """A signature of the body, as Grafana's webhook contact point sends it: the lowercase hex
+    HMAC-SHA256 of ``TIMESTAMP:BODY`` under ``secret``, with the Unix time in a header."""
+
+    secret: SecretStr
+    header: HeaderName = "X-Grafana-Alerting-Signature"
+    timestamp_header: HeaderName
+    tolerance: PositiveDuration = 300.0
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the secret must be at least {MIN_TOKEN_LENGTH} characters long")
+        return value
+
+
 class Auth(_Model):
-    """Who may post notifications: a bearer token, basic auth users (bcrypt hashes), or both."""
+    """Who may post notifications: a bearer token, basic auth users (bcrypt hashes), a signed
+    body (hmac), or several."""
 
     bearer_token: SecretStr | None = None
     basic_auth_users: dict[UserName, BcryptHash] = Field(default_factory=dict)
+    hmac: HMACAuth | None = None
 
     @field_validator("bearer_token")
     @classmethod
@@ -98,8 +120,8 @@ class Auth(_Model):
 
     @model_validator(mode="after")
     def _some(self) -> Auth:
-        if self.bearer_token is None and not self.basic_auth_users:
-            raise ValueError("needs bearer_token or basic_auth_users")
+        if self.bearer_token is None and not self.basic_auth_users and self.hmac is None:
+            raise ValueError("needs bearer_token, basic_auth_users or hmac")
         return self
 
 

@@ -100,7 +100,7 @@ BAD: list[tuple[str, list[str]]] = [
     (
         "auth: {}\nrules: []\n",
         [
-            "r.yml:1: auth: needs bearer_token or basic_auth_users",
+            "r.yml:1: auth: needs bearer_token, basic_auth_users or hmac",
             "r.yml:2: rules: needs at least one rule",
         ],
     ),
@@ -280,6 +280,19 @@ BAD: list[tuple[str, list[str]]] = [
         + "rules:\n"
         + RULE,
         ["r.yml:5: alertmanager: bearer_token and basic_auth both are not allowed"],
+    ),
+    (
+        "auth:\n  hmac: {secret: short, header: 'a b', tolerance: 0s}\n"
+        + VERIFY
+        + "rules:\n"
+        + RULE,
+        [
+            "r.yml:2: auth.hmac.secret: the secret must be at least 16 characters long",
+            "r.yml:2: auth.hmac.header: String should match pattern "
+            "'^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$'",
+            "r.yml:2: auth.hmac.timestamp_header: missing required key",
+            "r.yml:2: auth.hmac.tolerance: Input should be greater than 0",
+        ],
     ),
     (
         AUTH + VERIFY + "max_actions_per_hour: 0\nrules:\n" + RULE,
