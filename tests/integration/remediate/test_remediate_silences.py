@@ -3,6 +3,7 @@ ends; a resolved alert cancels a running remediation."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,27 @@ def test_a_resolved_alert_cancels_the_running_action(
     assert remediate.count("cancelled") == 1
     assert remediate.count("failed") == remediate.count("succeeded") == 0
     assert remediate.proc.poll() is None
+
+
+def test_while_silenced_a_resolved_alert_reaches_nothing(
+    launch: Launcher, fake: tuple[FakeService, str], tmp_path: Path
+) -> None:
+    """Alertmanager mutes every notification of a silenced alert, the resolved one to
+    ghost-remediate too: the remediation runs on to its end (docs/remediation.md says so)."""
+    _, target = fake
+    am_port = free_port()
+    config = remediate_yaml(target, waiting_rule(tmp_path)).replace(
+        "defaults:", alertmanager_section(f"http://127.0.0.1:{am_port}") + "defaults:"
+    )
+    remediate = launch.remediate(config)
+    alertmanager = launch.alertmanager(receiver(remediate.url), port=am_port)
+    push_alerts(alertmanager, UNHEALTHY)
+    remediate.wait_for_audit("started")
+    wait_until(lambda: (tmp_path / "pid").exists(), timeout=20)
+    push_alerts(alertmanager, UNHEALTHY, resolved=True)
+    time.sleep(3)  # three group intervals: a resolved notification would have come by now
+    assert remediate.audit("resolved") == []
+    assert remediate.audit("cancelled") == []
+    assert not (tmp_path / "term").exists()
+    (tmp_path / "release").touch()
+    remediate.wait_for_audit("succeeded")
