@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -20,17 +20,7 @@ Result = Literal[
     "refused",
     "dry_run",
 ]
-RESULTS: Final[tuple[Result, ...]] = (
-    "succeeded",
-    "failed",
-    "cancelled",
-    "skipped_cooldown",
-    "skipped_limit",
-    "skipped_busy",
-    "skipped_global_limit",
-    "refused",
-    "dry_run",
-)
+RESULTS: Final[tuple[Result, ...]] = get_args(Result)
 
 #: Buckets of ghost_remediation_duration_seconds: an action and its verification.
 DURATION_BUCKETS: Final[tuple[float, ...]] = (

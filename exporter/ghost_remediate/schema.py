@@ -60,6 +60,13 @@ def check_url(value: str) -> str:
     return value
 
 
+def check_fixed_url(value: str, what: str, why: str = "") -> str:
+    """:func:`check_url` for a URL that takes no placeholders."""
+    if "{" in value or "}" in value:
+        raise ValueError(f"{what} no placeholders{why}")
+    return check_url(value)
+
+
 def _check_template(value: str) -> str:
     try:
         parse(value)
@@ -138,26 +145,17 @@ class Verify(_Model):
     @field_validator("probe_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if "{" in value or "}" in value:
-            raise ValueError("probe_url takes no placeholders: the target is the service")
-        return check_url(value)
+        return check_fixed_url(value, "probe_url takes", ": the target is the service")
 
 
 class AlertmanagerAPI(_Model):
     """Where silences are created while a remediation runs: Alertmanager's API v2."""
 
-    url: str
+    url: Annotated[str, AfterValidator(lambda value: check_fixed_url(value, "url takes"))]
     bearer_token: SecretStr | None = None
     basic_auth: BasicAuth | None = None
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
     timeout: PositiveDuration = 5.0
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if "{" in value or "}" in value:
-            raise ValueError("url takes no placeholders")
-        return check_url(value)
 
     @model_validator(mode="after")
     def _one_credential(self) -> AlertmanagerAPI:

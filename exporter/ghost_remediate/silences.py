@@ -68,6 +68,17 @@ class Silencer:
                 await response.read()
             return response.status, data
 
+    async def _try(
+        self, session: aiohttp.ClientSession, method: str, path: str, body: object = None
+    ) -> tuple[int, object] | str:
+        """The status and JSON answer, or what went wrong."""
+        try:
+            return await self._request(session, method, path, body)
+        except TimeoutError:
+            return f"timed out after {self.spec.timeout:g}s"
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
     async def create(
         self,
         session: aiohttp.ClientSession,
@@ -77,19 +88,18 @@ class Silencer:
     ) -> str | None:
         """The new silence's id, or None (logged and counted) when Alertmanager refused it or
         could not be reached."""
-        try:
-            status, data = await self._request(
-                session, "POST", "/api/v2/silences", silence_body(matchers, seconds, comment)
-            )
+        answer = await self._try(
+            session, "POST", "/api/v2/silences", silence_body(matchers, seconds, comment)
+        )
+        if isinstance(answer, str):
+            error = answer
+        else:
+            status, data = answer
             if status == 200 and isinstance(data, dict) and isinstance(data.get("silenceID"), str):
                 silence_id: str = data["silenceID"]
                 log.info("silence created", extra={"silence_id": silence_id, **matchers})
                 return silence_id
             error = f"HTTP {status}: {str(data)[:200]}"
-        except TimeoutError:
-            error = f"timed out after {self.spec.timeout:g}s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
         self.metrics.silence_errors.labels("create").inc()
         log.warning("cannot create a silence", extra={"error": error, **matchers})
         return None
@@ -97,16 +107,14 @@ class Silencer:
     async def expire(self, session: aiohttp.ClientSession, silence_id: str) -> bool:
         """Expire the silence now; False (logged and counted) when that failed. A silence that
         is gone already (404) counts as expired."""
-        try:
-            status, data = await self._request(session, "DELETE", f"/api/v2/silence/{silence_id}")
-            if status in (200, 404):
-                log.info("silence expired", extra={"silence_id": silence_id})
-                return True
-            error = f"HTTP {status}: {str(data)[:200]}"
-        except TimeoutError:
-            error = f"timed out after {self.spec.timeout:g}s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        answer = await self._try(session, "DELETE", f"/api/v2/silence/{silence_id}")
+        if isinstance(answer, str):
+            error = answer
+        elif answer[0] in (200, 404):
+            log.info("silence expired", extra={"silence_id": silence_id})
+            return True
+        else:
+            error = f"HTTP {answer[0]}: {str(answer[1])[:200]}"
         self.metrics.silence_errors.labels("expire").inc()
         log.warning("cannot expire a silence", extra={"silence_id": silence_id, "error": error})
         return False

@@ -241,6 +241,23 @@ def launch(tmp_path: Path) -> Iterator[Launcher]:
         launcher.stop()
 
 
+#: The alert the tests fire: GhostServiceUnhealthy for the dual-monitor.
+UNHEALTHY = {
+    "alertname": "GhostServiceUnhealthy",
+    "severity": "critical",
+    "service": "dual-monitor",
+}
+
+
+def receiver(url: str) -> dict[str, Any]:
+    """Alertmanager's webhook config for ghost-remediate at ``url``: the token, resolved too."""
+    return {
+        "url": url + "/webhook",
+        "send_resolved": True,
+        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
+    }
+
+
 def push_alerts(alertmanager: str, *labels: dict[str, str], resolved: bool = False) -> None:
     """POST /api/v2/alerts: firing alerts, as Prometheus sends them; or, with ``resolved``,
     the same alerts resolved now (Alertmanager merges them into the firing ones, which keep

@@ -4,25 +4,18 @@ nothing (the service's restart endpoint records every request)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
-from .conftest import TOKEN, FakeService, Launcher, http_rule, push_alerts, remediate_yaml
-
-UNHEALTHY = {
-    "alertname": "GhostServiceUnhealthy",
-    "severity": "critical",
-    "service": "dual-monitor",
-}
-
-
-def receiver(url: str) -> dict[str, Any]:
-    return {
-        "url": url + "/webhook",
-        "send_resolved": True,
-        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
-    }
+from .conftest import (
+    UNHEALTHY,
+    FakeService,
+    Launcher,
+    http_rule,
+    push_alerts,
+    receiver,
+    remediate_yaml,
+)
 
 
 def any_service_rule(target: str) -> str:

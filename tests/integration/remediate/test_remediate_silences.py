@@ -12,29 +12,16 @@ from tests.support import free_port, wait_until
 from tests.unit.remediate.payloads import alert, notification
 
 from .conftest import (
-    TOKEN,
+    UNHEALTHY,
     FakeService,
     Launcher,
     http_rule,
     push_alerts,
+    receiver,
     remediate_yaml,
     silences_of,
 )
 from .test_remediate_process import alive, group_gone
-
-UNHEALTHY = {
-    "alertname": "GhostServiceUnhealthy",
-    "severity": "critical",
-    "service": "dual-monitor",
-}
-
-
-def receiver(url: str) -> dict[str, Any]:
-    return {
-        "url": url + "/webhook",
-        "send_resolved": True,
-        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
-    }
 
 
 def waiting_rule(tmp: Path, timeout: str = "30s") -> str:

@@ -103,14 +103,19 @@ async def test_a_command_past_its_timeout_is_killed_with_its_process_group(tmp_p
         os.killpg(shell, 0)
 
 
+async def wait_for_text(path: Path) -> None:
+    """Until a command wrote ``path``."""
+    async with asyncio.timeout(5):
+        while not path.exists() or not path.read_text().strip():  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.02)
+
+
 async def test_a_cancelled_command_is_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     task = asyncio.create_task(
         run_command(command("/bin/sh", "-c", f"echo $$ > {pids}; sleep 60"), {})
     )
-    async with asyncio.timeout(5):
-        while not pids.exists() or not pids.read_text().strip():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await wait_for_text(pids)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -255,9 +260,7 @@ async def test_a_cancelled_command_gets_sigterm_then_sigkill_after_the_grace(
     task = asyncio.create_task(
         run_command(command("/bin/sh", "-c", script, kill_grace=0.5), {}, lambda: 0.5)
     )
-    async with asyncio.timeout(5):
-        while not pids.exists() or not pids.read_text().strip():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await wait_for_text(pids)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

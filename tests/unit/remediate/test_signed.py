@@ -19,18 +19,17 @@ from ghost_remediate.web import create_app
 from tests.conftest import ServeFn
 
 from .payloads import alert, notification
+from .test_policy import Clock
 from .test_web import Target, config_text, wait_for
 
 SECRET = "a-shared-secret-of-some-length"
 SPEC = HMACSpec(SECRET.encode(), "X-Sig", "X-Ts", 300.0)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+def unix_clock() -> Clock:
+    clock = Clock()
+    clock.now = 1_700_000_000.0
+    return clock
 
 
 def test_the_signature_is_grafanas() -> None:
@@ -47,7 +46,7 @@ def headers(signature: str, timestamp: str) -> dict[str, str]:
 
 
 def test_checks() -> None:
-    clock = Clock()
+    clock = unix_clock()
     signatures = Signatures(clock)
     body = b"{}"
     ts = str(int(clock.now))
@@ -72,7 +71,7 @@ def test_checks() -> None:
 
 
 def test_a_signature_is_forgotten_once_its_timestamp_is_stale_anyway() -> None:
-    clock = Clock()
+    clock = unix_clock()
     signatures = Signatures(clock)
     ts = str(int(clock.now))
     good = sign(SPEC.secret, ts, b"{}")
