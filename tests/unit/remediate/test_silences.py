@@ -4,18 +4,22 @@ Alertmanager does (the integration tests use the real one); failures are counted
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import trustme
 from aiohttp import web
 
 from ghost_remediate.config import AlertmanagerSpec, parse_config
 from ghost_remediate.metrics import Metrics
 from ghost_remediate.silences import Silencer, silence_body
 from tests.conftest import ServeFn
+from tests.support import start_app
 
 from .test_remediate_config import GOOD
 
@@ -114,3 +118,35 @@ def test_the_alertmanager_section() -> None:
     assert config.alertmanager.timeout == 5.0
     assert parse_config(GOOD).alertmanager is None
     assert json.dumps(dict(config.alertmanager.headers))
+
+
+async def test_over_tls_with_the_configured_ca(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    fake = FakeAlertmanager()
+    runner, url = await start_app(fake.app, server_ctx)
+    try:
+        text = GOOD.replace(
+            "rules:\n",
+            f"alertmanager:\n  url: {url}\n  bearer_token: t\n"
+            "  tls_config: {ca_file: ca.pem}\nrules:\n",
+        )
+        config = parse_config(text, "r.yml", tmp_path)
+        assert config.alertmanager is not None
+        metrics = Metrics()
+        silencer = Silencer(config.alertmanager, metrics)
+        assert await silencer.create(session, {"alertname": "A"}, 10, "c") == "abc-123"
+        # Without the CA, the server's certificate is refused: counted, nothing raised.
+        untrusted = Silencer(spec(url), metrics)
+        assert await untrusted.create(session, {"alertname": "A"}, 10, "c") is None
+        labels = {"operation": "create"}
+        assert (
+            metrics.registry.get_sample_value("ghost_remediation_silence_errors_total", labels) == 1
+        )
+        assert len(fake.requests) == 1
+    finally:
+        await runner.cleanup()
