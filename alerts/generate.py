@@ -840,6 +840,8 @@ class RuleBuilder:
     def _remediation_alerts(self) -> list[Rule]:
         failing = self.alert_settings.section("remediation_failing")
         window = failing.duration("window")
+        throttled = self.alert_settings.section("remediation_throttled")
+        throttled_window = throttled.duration("window")
         return [
             self._alert(
                 "GhostRemediationFailing",
@@ -855,7 +857,24 @@ class RuleBuilder:
                 "Remediations of {{ $labels.service }} by the ghost-remediate action "
                 "{{ $labels.action }} that failed or hit the attempt limit over the last "
                 f"{window}: {{{{ $value | humanize }}}}. The service needs a person.",
-            )
+            ),
+            self._alert(
+                "GhostRemediationThrottled",
+                "warning",
+                _block(
+                    "sum by (job, instance) (",
+                    "  increase("
+                    f'ghost_remediations_total{{result="skipped_global_limit"}}[{throttled_window}])',
+                    ") > 0",
+                ),
+                throttled.duration("for"),
+                "Automatic remediation is held back by its global limit.",
+                "ghost-remediate at {{ $labels.instance }} held back {{ $value | humanize }} "
+                "remediations over the last "
+                f"{throttled_window}: more than max_actions_per_hour started within an hour "
+                "across every service. Many services fail at once; look for their common cause.",
+                service="ghost-remediate",
+            ),
         ]
 
 

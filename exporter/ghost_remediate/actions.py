@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote, urlsplit
@@ -126,7 +126,13 @@ async def _kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
     await proc.wait()
 
 
-async def run_command(action: CommandSpec, values: Mapping[str, str]) -> Outcome:
+def _no_grace() -> float:
+    return 0.0
+
+
+async def run_command(
+    action: CommandSpec, values: Mapping[str, str], cancel_grace: Callable[[], float] = _no_grace
+) -> Outcome:
     """Run the command without a shell, in a new session (its own process group), with stdin
     closed, cwd ``/`` and a minimal environment. On timeout or cancellation the whole group is
     killed. Success is exit status 0."""
@@ -163,7 +169,9 @@ async def run_command(action: CommandSpec, values: Mapping[str, str]) -> Outcome
             async with asyncio.timeout(OUTPUT_GRACE):
                 await asyncio.shield(reader)
     except asyncio.CancelledError:
-        await asyncio.shield(_kill_group(proc, 0))
+        # Cancelled: the group gets SIGTERM, then SIGKILL after the grace ``cancel_grace``
+        # says now (kill_grace when the alert resolved, none at shutdown).
+        await asyncio.shield(_kill_group(proc, cancel_grace()))
         raise
     finally:
         reader.cancel()
@@ -203,8 +211,11 @@ async def run_http(
 
 
 async def run_action(
-    session: aiohttp.ClientSession, action: CommandSpec | HTTPSpec, values: Mapping[str, str]
+    session: aiohttp.ClientSession,
+    action: CommandSpec | HTTPSpec,
+    values: Mapping[str, str],
+    cancel_grace: Callable[[], float] = _no_grace,
 ) -> Outcome:
     if isinstance(action, CommandSpec):
-        return await run_command(action, values)
+        return await run_command(action, values, cancel_grace)
     return await run_http(session, action, values)

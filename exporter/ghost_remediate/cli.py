@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="write the bound port to this file once listening (useful with port 0)",
     )
+    parser.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="decide and audit every alert as for real (result dry_run), but run no action, "
+        "request and silence",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{validate}")
     sub.add_parser(
         "validate",
@@ -94,10 +101,16 @@ def write_port_file(path: str, port: int) -> None:
 class Server:
     """The running program: config reloads swap what the remediator and authenticator use."""
 
-    def __init__(self, config_path: Path, config: Config, web_config: WebConfig | None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        web_config: WebConfig | None,
+        dry_run: bool = False,
+    ) -> None:
         self.config_path = config_path
         self.metrics = Metrics()
-        self.remediator = Remediator(config, self.metrics)
+        self.remediator = Remediator(config, self.metrics, dry_run=dry_run)
         self.authenticator = Authenticator(config)
         self.web_config = web_config
         self.metrics.reload_successful.set(1)
@@ -138,6 +151,7 @@ class Server:
                 "tls": ssl_context is not None,
                 "config": str(self.config_path),
                 "rules": len(self.remediator.config.rules),
+                "dry_run": self.remediator.dry_run,
                 "version": __version__,
             },
         )
@@ -182,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from prometheus_client import disable_created_metrics
 
     disable_created_metrics()  # type: ignore[no-untyped-call]
-    server = Server(Path(args.config_file), config, web_config)
+    server = Server(Path(args.config_file), config, web_config, args.dry_run)
     try:
         asyncio.run(server.serve(args.listen, args.port_file))
     except OSError as exc:

@@ -3,6 +3,7 @@ schema, cross-checks naming the key and line, and the frozen, compiled result.""
 
 from __future__ import annotations
 
+import base64
 import shlex
 import ssl
 from collections.abc import Mapping
@@ -22,9 +23,11 @@ from . import schema
 from .templates import DEFAULT_REGEX, Template, parse
 
 __all__ = [
+    "AlertmanagerSpec",
     "CommandSpec",
     "Config",
     "ConfigError",
+    "HMACSpec",
     "HTTPSpec",
     "Matcher",
     "PlaceholderRule",
@@ -99,6 +102,27 @@ class VerifySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HMACSpec:
+    """Signed notifications: the secret, the signature and timestamp headers, the tolerance."""
+
+    secret: bytes = field(repr=False)
+    header: str
+    timestamp_header: str
+    tolerance: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerSpec:
+    """Alertmanager's API, for silences while a remediation runs."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    timeout: float
+    ssl: ssl.SSLContext | None = field(compare=False, repr=False)
+    server_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     matchers: tuple[Matcher, ...]
@@ -109,6 +133,7 @@ class Rule:
     max_attempts: int
     window: float
     verify_timeout: float | None  # None: no verification
+    dry_run: bool = False
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
@@ -128,6 +153,9 @@ class Config:
     verify: VerifySpec | None
     rules: tuple[Rule, ...]
     source: str = "<config>"
+    max_actions_per_hour: int = 10
+    alertmanager: AlertmanagerSpec | None = None
+    hmac: HMACSpec | None = field(default=None, repr=False)
 
 
 class _Checks:
@@ -260,6 +288,22 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
             ssl=_ssl_or_detail(checks, ("verify",), v.tls_config, v.probe_url, base_dir),
             server_name=v.tls_config.server_name,
         )
+    alertmanager = None
+    if parsed.alertmanager is not None:
+        am = parsed.alertmanager
+        headers = {}
+        if am.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {am.bearer_token.get_secret_value()}"
+        elif am.basic_auth is not None:
+            credentials = f"{am.basic_auth.username}:{am.basic_auth.password.get_secret_value()}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        alertmanager = AlertmanagerSpec(
+            url=am.url,
+            headers=headers,
+            timeout=am.timeout,
+            ssl=_ssl_or_detail(checks, ("alertmanager",), am.tls_config, am.url, base_dir),
+            server_name=am.tls_config.server_name,
+        )
     defaults = parsed.defaults
     rules = []
     for index, rule in enumerate(parsed.rules):
@@ -308,6 +352,7 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
                     if not rule.verify
                     else rule.verify_timeout or (parsed.verify.timeout if parsed.verify else None)
                 ),
+                dry_run=rule.dry_run,
             )
         )
     if checks.details:
@@ -322,6 +367,16 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
         verify=verify,
         rules=tuple(rules),
         source=doc.file,
+        max_actions_per_hour=parsed.max_actions_per_hour,
+        alertmanager=alertmanager,
+        hmac=None
+        if parsed.auth.hmac is None
+        else HMACSpec(
+            secret=parsed.auth.hmac.secret.get_secret_value().encode(),
+            header=parsed.auth.hmac.header,
+            timestamp_header=parsed.auth.hmac.timestamp_header,
+            tolerance=parsed.auth.hmac.tolerance,
+        ),
     )
 
 

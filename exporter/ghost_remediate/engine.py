@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,10 +15,11 @@ from typing import Any
 import aiohttp
 
 from .actions import Outcome, check_url_values, describe, run_action
-from .config import Config, HTTPSpec, Rule
+from .config import CommandSpec, Config, HTTPSpec, Rule
 from .metrics import Metrics, Result
 from .payload import Alert, Notification
 from .policy import AlertKey, Clock, Handled, Policy
+from .silences import Silencer
 from .templates import RefusedValue, check_value
 from .verify import verify
 
@@ -37,8 +39,9 @@ class Requester:
 class Decision:
     """What became of one alert of a notification.
 
-    ``result`` is a ghost_remediations_total result, ``started`` (the action runs in the
-    background), or, uncounted: ``resolved``, ``duplicate`` (already handled), ``no_rule``."""
+    ``result`` is a ghost_remediations_total result (``dry_run``: it would have started),
+    ``started`` (the action runs in the background), or, uncounted: ``resolved``,
+    ``duplicate`` (already handled), ``no_rule``."""
 
     alertname: str
     service: str
@@ -89,11 +92,23 @@ def _audit(
 class Remediator:
     """Holds the config, the policy state and the background remediations."""
 
-    def __init__(self, config: Config, metrics: Metrics, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: Config,
+        metrics: Metrics,
+        clock: Clock = time.monotonic,
+        dry_run: bool = False,
+    ) -> None:
         self.metrics = metrics
+        self.dry_run = dry_run  # --dry-run: every rule decides and acts on nothing
         self.policy = Policy(clock)
         self.handled = Handled(clock)
         self.tasks: set[asyncio.Task[None]] = set()
+        # The remediation running for each alert instance, and those a resolved notification
+        # cancelled.
+        self.running: dict[AlertKey, asyncio.Task[None]] = {}
+        self._resolved: set[asyncio.Task[None]] = set()
+        self.stopping = False
         self._session: aiohttp.ClientSession | None = None
         self.config = config
         self.use(config)
@@ -111,6 +126,7 @@ class Remediator:
 
     async def stop(self) -> None:
         """Cancel every running remediation (killing their commands), then close the client."""
+        self.stopping = True
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:
@@ -139,7 +155,13 @@ class Remediator:
         service_guess = alert.labels.get("service", "")
         if alert.status == "resolved":
             self.handled.forget(key)
-            decision = Decision(alert.alertname, _clip(service_guess), "", "resolved")
+            detail = ""
+            task = self.running.get(key)
+            if task is not None and not task.done():
+                self._resolved.add(task)
+                task.cancel()
+                detail = "cancelling the running remediation"
+            decision = Decision(alert.alertname, _clip(service_guess), "", "resolved", detail)
             _audit(requester, notification, alert, decision)
             return decision
         rule = self._rule_for(alert.labels)
@@ -162,21 +184,52 @@ class Remediator:
             service, values = self._values(rule, alert.labels)
         except RefusedValue as exc:
             return self._refuse(notification, alert, requester, rule, exc)
-        skip = self.policy.check(service, rule.cooldown, rule.max_attempts, rule.window)
+        skip = self.policy.check(
+            service,
+            rule.cooldown,
+            rule.max_attempts,
+            rule.window,
+            self.config.max_actions_per_hour,
+        )
         if skip is not None:
             return self._count(notification, alert, requester, rule, service, skip)
         ran = describe(rule.action, values)
+        if self.dry_run or rule.dry_run:
+            # Decided as for real, acted on nothing; the policy state stays as it was, so a
+            # rule on trial never holds back a real remediation.
+            self.handled.set(key, "dry_run")
+            return self._count(
+                notification, alert, requester, rule, service, "dry_run", ran=ran, dry_run=True
+            )
         self.policy.start(service)
         self.handled.set(key, "in progress")
         self.metrics.prepare(service, rule.name)
         self.metrics.in_progress.labels(service).inc()
         decision = Decision(alert.alertname, service, rule.name, "started", ran)
-        _audit(requester, notification, alert, replace(decision, detail=""), ran=ran)
+        audit_id = uuid.uuid4().hex[:16]
+        _audit(
+            requester,
+            notification,
+            alert,
+            replace(decision, detail=""),
+            ran=ran,
+            audit_id=audit_id,
+        )
         task = asyncio.create_task(
-            self._remediate(notification, alert, requester, rule, service, values, ran, key)
+            self._remediate(
+                notification, alert, requester, rule, service, values, ran, key, audit_id
+            )
         )
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.running[key] = task
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.discard(task)
+            self._resolved.discard(task)
+            if self.running.get(key) is task:
+                del self.running[key]
+
+        task.add_done_callback(done)
         return decision
 
     def _values(self, rule: Rule, labels: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -224,22 +277,49 @@ class Remediator:
         service: str,
         result: Result,
         detail: str = "",
+        **fields: Any,
     ) -> Decision:
         self.metrics.count(service, rule.name, result)
         decision = Decision(alert.alertname, service, rule.name, result, detail)
-        _audit(requester, notification, alert, decision)
+        _audit(requester, notification, alert, decision, **fields)
         return decision
 
     # -- acting --------------------------------------------------------------------------
 
     async def act(self, rule: Rule, values: Mapping[str, str]) -> Outcome:
-        return await run_action(self.session, rule.action, values)
+        action = rule.action
+        grace = action.kill_grace if isinstance(action, CommandSpec) else 0.0
+        return await run_action(
+            self.session, action, values, lambda: 0.0 if self.stopping else grace
+        )
 
     async def check(self, rule: Rule, service: str) -> Outcome:
         verify_spec = self.config.verify
         if rule.verify_timeout is None or verify_spec is None:
             return Outcome(True, "not verified (verify: false)")
         return await verify(self.session, verify_spec, service, rule.verify_timeout)
+
+    async def silence(
+        self, alert: Alert, rule: Rule, service: str, audit_id: str
+    ) -> tuple[Silencer, str] | None:
+        """A silence of the alert (its name and service) for at most the action's timeout and
+        its verification; None without an alertmanager section or when it failed (logged,
+        counted: the remediation goes on)."""
+        spec = self.config.alertmanager
+        if spec is None:
+            return None
+        silencer = Silencer(spec, self.metrics)
+        action = rule.action
+        seconds = action.timeout + (rule.verify_timeout or 0.0)
+        if isinstance(action, CommandSpec):
+            seconds += action.kill_grace
+        silence_id = await silencer.create(
+            self.session,
+            {"alertname": alert.alertname, rule.service_label: service},
+            seconds,
+            f"ghost-remediate runs {rule.name} for {service} (audit id {audit_id})",
+        )
+        return None if silence_id is None else (silencer, silence_id)
 
     async def _remediate(
         self,
@@ -251,11 +331,14 @@ class Remediator:
         values: Mapping[str, str],
         ran: str,
         key: AlertKey,
+        audit_id: str,
     ) -> None:
         start = time.monotonic()
         result: Result = "failed"
         detail = "cancelled at shutdown"
+        silenced: tuple[Silencer, str] | None = None
         try:
+            silenced = await self.silence(alert, rule, service, audit_id)
             outcome = await self.act(rule, values)
             detail = f"action: {outcome.detail}"
             if outcome.ok:
@@ -263,11 +346,23 @@ class Remediator:
                 detail += f"; {checked.detail}"
                 result = "succeeded" if checked.ok else "failed"
         except asyncio.CancelledError:
-            raise
+            task = asyncio.current_task()
+            if task is None or task not in self._resolved:
+                raise
+            # A resolved notification cancelled it: the command's process group was stopped
+            # (SIGTERM, SIGKILL after kill_grace), a request abandoned.
+            task.uncancel()
+            result = "cancelled"
+            detail = "cancelled: the alert resolved"
         except Exception as exc:  # a defect must not leave the service busy forever
             log.exception("remediation of %s raised", service)
             detail = f"internal error: {type(exc).__name__}"
         finally:
+            if silenced is not None:
+                # Expired whatever the result: a failure pages at once, a success needs no
+                # silence any more.
+                silencer, silence_id = silenced
+                await silencer.expire(self.session, silence_id)
             seconds = time.monotonic() - start
             self.policy.finish(service)
             self.handled.set(key, result)
@@ -280,5 +375,7 @@ class Remediator:
                 alert,
                 Decision(alert.alertname, service, rule.name, result, detail),
                 ran=ran,
+                audit_id=audit_id,
+                silence_id=silenced[1] if silenced else "",
                 duration_seconds=round(seconds, 3),
             )

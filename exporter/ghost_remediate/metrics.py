@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -10,16 +10,17 @@ from ghost_exporter.metrics import MetricDef
 
 #: Every value of the ``result`` label of ghost_remediations_total.
 Result = Literal[
-    "succeeded", "failed", "skipped_cooldown", "skipped_limit", "skipped_busy", "refused"
-]
-RESULTS: Final[tuple[Result, ...]] = (
     "succeeded",
     "failed",
+    "cancelled",
     "skipped_cooldown",
     "skipped_limit",
     "skipped_busy",
+    "skipped_global_limit",
     "refused",
-)
+    "dry_run",
+]
+RESULTS: Final[tuple[Result, ...]] = get_args(Result)
 
 #: Buckets of ghost_remediation_duration_seconds: an action and its verification.
 DURATION_BUCKETS: Final[tuple[float, ...]] = (
@@ -40,7 +41,8 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
         "ghost_remediations_total",
         "counter",
         "Remediation decisions by service, action (the rule's name) and result: succeeded, "
-        "failed, skipped_cooldown, skipped_limit, skipped_busy, refused.",
+        "failed, cancelled, skipped_cooldown, skipped_limit, skipped_busy, "
+        "skipped_global_limit, refused, dry_run.",
         ("service", "action", "result"),
         example='increase(ghost_remediations_total{result=~"failed|skipped_limit"}[30m]) > 0',
     ),
@@ -56,6 +58,13 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
         "gauge",
         "Remediations running now, by service.",
         ("service",),
+    ),
+    MetricDef(
+        "ghost_remediation_silence_errors_total",
+        "counter",
+        "Alertmanager silences that could not be created or expired, by operation: create, expire.",
+        ("operation",),
+        example="increase(ghost_remediation_silence_errors_total[1h]) > 0",
     ),
     MetricDef(
         "ghost_remediate_config_last_reload_successful",
@@ -100,6 +109,10 @@ class Metrics:
         )
         name, doc, labels = spec("ghost_remediations_in_progress")
         self.in_progress = Gauge(name, doc, labels, registry=self.registry)
+        name, doc, labels = spec("ghost_remediation_silence_errors_total")
+        self.silence_errors = Counter(name, doc, labels, registry=self.registry)
+        for operation in ("create", "expire"):
+            self.silence_errors.labels(operation)
         name, doc, labels = spec("ghost_remediate_config_last_reload_successful")
         self.reload_successful = Gauge(name, doc, labels, registry=self.registry)
 

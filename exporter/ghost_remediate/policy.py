@@ -1,4 +1,5 @@
-"""When a remediation may start: per service cooldown, attempts per window, one at a time; and
+"""When a remediation may start: per service cooldown, attempts per window, one at a time, and at
+most so many actions an hour across every service; and
 which alerts were already handled, so that a repeated notification runs nothing twice.
 
 Every method takes no time and never awaits: a decision and the bookkeeping that follows it
@@ -14,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 Clock = Callable[[], float]
-Skip = Literal["skipped_busy", "skipped_limit", "skipped_cooldown"]
+Skip = Literal["skipped_busy", "skipped_limit", "skipped_cooldown", "skipped_global_limit"]
 AlertKey = tuple[str, str]  # (fingerprint, startsAt)
 
 #: How many handled alerts are remembered, and for how long (seconds).
 MAX_REMEMBERED: Final = 10_000
 REMEMBER_FOR: Final = 7 * 86400.0
+#: The sliding window of the global limit (max_actions_per_hour), seconds.
+GLOBAL_WINDOW: Final = 3600.0
 
 
 @dataclass
@@ -35,28 +38,44 @@ class Policy:
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self.clock = clock
         self._services: dict[str, ServiceState] = {}
+        self._starts: deque[float] = deque()  # every start within GLOBAL_WINDOW
 
     def _state(self, service: str) -> ServiceState:
         return self._services.setdefault(service, ServiceState())
 
-    def check(self, service: str, cooldown: float, max_attempts: int, window: float) -> Skip | None:
-        """Why a remediation of ``service`` may not start now, or None when it may."""
+    def check(
+        self,
+        service: str,
+        cooldown: float,
+        max_attempts: int,
+        window: float,
+        max_per_hour: int | None = None,
+    ) -> Skip | None:
+        """Why a remediation of ``service`` may not start now, or None when it may. The
+        service's own reasons come first; ``max_per_hour`` (None: no limit) counts the starts
+        of every service over the last hour."""
         state = self._state(service)
         now = self.clock()
         while state.starts and state.starts[0] <= now - window:
             state.starts.popleft()
+        while self._starts and self._starts[0] <= now - GLOBAL_WINDOW:
+            self._starts.popleft()
         if state.busy:
             return "skipped_busy"
         if len(state.starts) >= max_attempts:
             return "skipped_limit"
         if state.last_end is not None and now - state.last_end < cooldown:
             return "skipped_cooldown"
+        if max_per_hour is not None and len(self._starts) >= max_per_hour:
+            return "skipped_global_limit"
         return None
 
     def start(self, service: str) -> None:
         state = self._state(service)
         state.busy = True
-        state.starts.append(self.clock())
+        now = self.clock()
+        state.starts.append(now)
+        self._starts.append(now)
 
     def finish(self, service: str) -> None:
         state = self._state(service)

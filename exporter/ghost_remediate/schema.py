@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from ghost_exporter.config.schema import (
+    BasicAuth,
     Duration,
     HTTPMethod,
     LabelName,
@@ -59,6 +60,13 @@ def check_url(value: str) -> str:
     return value
 
 
+def check_fixed_url(value: str, what: str, why: str = "") -> str:
+    """:func:`check_url` for a URL that takes no placeholders."""
+    if "{" in value or "}" in value:
+        raise ValueError(f"{what} no placeholders{why}")
+    return check_url(value)
+
+
 def _check_template(value: str) -> str:
     try:
         parse(value)
@@ -82,11 +90,33 @@ BcryptHash = Annotated[SecretStr, AfterValidator(_bcrypt_hash)]
 UserName = Annotated[str, Field(pattern=r"^[^:\s]{1,256}$")]
 
 
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$")]
+
+
+class HMACAuth(_Model):
+    """A signature of the body, as Grafana's webhook contact point sends it: the lowercase hex
+    HMAC-SHA256 of ``TIMESTAMP:BODY`` under ``secret``, with the Unix time in a header."""
+
+    secret: SecretStr
+    header: HeaderName = "X-Grafana-Alerting-Signature"
+    timestamp_header: HeaderName
+    tolerance: PositiveDuration = 300.0
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the secret must be at least {MIN_TOKEN_LENGTH} characters long")
+        return value
+
+
 class Auth(_Model):
-    """Who may post notifications: a bearer token, basic auth users (bcrypt hashes), or both."""
+    """Who may post notifications: a bearer token, basic auth users (bcrypt hashes), a signed
+    body (hmac), or several."""
 
     bearer_token: SecretStr | None = None
     basic_auth_users: dict[UserName, BcryptHash] = Field(default_factory=dict)
+    hmac: HMACAuth | None = None
 
     @field_validator("bearer_token")
     @classmethod
@@ -97,8 +127,8 @@ class Auth(_Model):
 
     @model_validator(mode="after")
     def _some(self) -> Auth:
-        if self.bearer_token is None and not self.basic_auth_users:
-            raise ValueError("needs bearer_token or basic_auth_users")
+        if self.bearer_token is None and not self.basic_auth_users and self.hmac is None:
+            raise ValueError("needs bearer_token, basic_auth_users or hmac")
         return self
 
 
@@ -115,9 +145,23 @@ class Verify(_Model):
     @field_validator("probe_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if "{" in value or "}" in value:
-            raise ValueError("probe_url takes no placeholders: the target is the service")
-        return check_url(value)
+        return check_fixed_url(value, "probe_url takes", ": the target is the service")
+
+
+class AlertmanagerAPI(_Model):
+    """Where silences are created while a remediation runs: Alertmanager's API v2."""
+
+    url: Annotated[str, AfterValidator(lambda value: check_fixed_url(value, "url takes"))]
+    bearer_token: SecretStr | None = None
+    basic_auth: BasicAuth | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    timeout: PositiveDuration = 5.0
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> AlertmanagerAPI:
+        if self.bearer_token is not None and self.basic_auth is not None:
+            raise ValueError("bearer_token and basic_auth both are not allowed")
+        return self
 
 
 class Defaults(_Model):
@@ -184,6 +228,7 @@ class Rule(_Model):
     window: PositiveDuration | None = None
     verify: bool = True
     verify_timeout: PositiveDuration | None = None
+    dry_run: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -200,5 +245,7 @@ class Rule(_Model):
 class ConfigFile(_Model):
     auth: Auth
     verify: Verify | None = None
+    alertmanager: AlertmanagerAPI | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    max_actions_per_hour: Annotated[int, Field(ge=1)] = 10
     rules: list[Rule] = Field(default_factory=list)

@@ -24,13 +24,18 @@ RELOAD: web.AppKey[Reload] = web.AppKey("reload")
 audit_log = logging.getLogger("ghost_remediate.audit")
 
 
-async def _authenticate(request: web.Request) -> str:
+async def _authenticate(request: web.Request, body: bytes = b"") -> str:
     """The user, or a 401 (logged with the peer address; the credentials never are); a 429
-    when too many password checks are queued already."""
+    when too many password checks are queued already. Without an Authorization header, a
+    signed body (auth.hmac) authenticates."""
     auth = request.app[AUTHENTICATOR]
     header = request.headers.get("Authorization")
+    reason = "invalid credentials" if header else "no credentials"
     try:
-        user = await auth.user(header)
+        if header:
+            user = await auth.user(header)
+        else:
+            user, reason = auth.signed(request.headers, body)
     except TooManyChecks:
         raise web.HTTPTooManyRequests(
             text="429 Too Many Requests\n", headers={"Retry-After": "1"}
@@ -38,11 +43,7 @@ async def _authenticate(request: web.Request) -> str:
     if user is None:
         audit_log.warning(
             "unauthorized",
-            extra={
-                "remote": request.remote or "",
-                "path": request.path,
-                "reason": "invalid credentials" if header else "no credentials",
-            },
+            extra={"remote": request.remote or "", "path": request.path, "reason": reason},
         )
         raise web.HTTPUnauthorized(
             text="401 Unauthorized\n", headers={"WWW-Authenticate": auth.challenge()}
@@ -51,9 +52,10 @@ async def _authenticate(request: web.Request) -> str:
 
 
 async def webhook(request: web.Request) -> web.Response:
-    user = await _authenticate(request)
+    body = await request.read()
+    user = await _authenticate(request, body)
     try:
-        data = await request.json(loads=json.loads)
+        data = json.loads(body)
     except ValueError:
         raise web.HTTPBadRequest(text="the body is not JSON\n") from None
     try:
@@ -78,7 +80,7 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    await _authenticate(request)
+    await _authenticate(request, await request.read())
     error = await request.app[RELOAD]()
     if error is not None:
         raise web.HTTPInternalServerError(text=f"config reload refused:\n{error}\n")

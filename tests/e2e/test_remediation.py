@@ -142,13 +142,16 @@ def _exporter_config(tmp: Path, ports: dict[str, int]) -> Path:
     return path
 
 
-def _remediate_config(tmp: Path, control: int, exporter: str) -> Path:
-    """examples/remediate.yml on this run's ports."""
+def _remediate_config(tmp: Path, control: int, exporter: str, alertmanager: str) -> Path:
+    """examples/remediate.yml on this run's ports, with its alertmanager section (silences)."""
     text = (ROOT / "examples" / "remediate.yml").read_text(encoding="utf-8")
     replacements = {
         "127.0.0.1:8797": f"127.0.0.1:{control}",
         "http://127.0.0.1:9798": exporter,
         "!file remediate.token": f"!file {ROOT / 'examples' / 'remediate.token'}",
+        "# alertmanager:\n#   url: http://127.0.0.1:9093\n#   timeout: 5s\n": (
+            f"alertmanager:\n  url: {alertmanager}\n  timeout: 5s\n"
+        ),
     }
     for old, new in replacements.items():
         assert old in text, old
@@ -198,8 +201,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ports = json.loads(demo)
         exporter = stack.enter_context(run_exporter(_exporter_config(tmp, ports), tmp))
 
+        am_port = free_port()
         remediate_port_file = tmp / "remediate.port"
-        remediate_config = _remediate_config(tmp, ports["control"], exporter.url)
+        remediate_config = _remediate_config(
+            tmp, ports["control"], exporter.url, f"http://127.0.0.1:{am_port}"
+        )
         remediate_proc, remediate_port = stack.enter_context(
             run_process(
                 [
@@ -214,7 +220,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 remediate_port_file,
             )
         )
-        am_port = free_port()
         am_config = _alertmanager_config(tmp, ports["status-api"], int(remediate_port))
         am_log = _start(
             stack,
@@ -328,6 +333,18 @@ def _run(stack: Stack, record_property: Callable[[str, object], None]) -> None:
 
     [done] = _poll("the restart is verified", lambda: stack.audit("succeeded"), timeout=40)
     assert done["detail"].startswith("action: HTTP 200"), done
+    # The alert was silenced while the restart ran, and the silence expired once it worked.
+    [silence] = [
+        s
+        for s in _request("GET", stack.alertmanager + "/api/v2/silences")
+        if s["createdBy"] == "ghost-remediate"
+    ]
+    assert silence["id"] == done["silence_id"], (silence, done)
+    assert silence["status"]["state"] == "expired"
+    assert {(m["name"], m["value"]) for m in silence["matchers"]} == {
+        ("alertname", started["alertname"]),
+        ("service", "dual-monitor"),
+    }
     _poll("the exporter reports it healthy", stack.exporter_says_healthy, timeout=20)
     healthy = time.monotonic()
     faults = _request("GET", stack.control + "/-/faults")["faults"]

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,7 @@ class Launcher:
         port = wait_for_file(port_file, proc)
         return Remediate(proc, f"{scheme}://127.0.0.1:{port}", log)
 
-    def alertmanager(self, receiver: dict[str, Any]) -> str:
+    def alertmanager(self, receiver: dict[str, Any], port: int | None = None) -> str:
         """A real Alertmanager routing every alert to ``receiver``; returns its URL."""
         binary = require_tool("prometheus-alertmanager")
         config = {
@@ -198,7 +199,7 @@ class Launcher:
         }
         path = self.tmp / "alertmanager.yml"
         path.write_text(json.dumps(config), encoding="utf-8")
-        port = free_port()
+        port = port or free_port()
         log = self.tmp / "alertmanager.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -240,9 +241,32 @@ def launch(tmp_path: Path) -> Iterator[Launcher]:
         launcher.stop()
 
 
-def push_alerts(alertmanager: str, *labels: dict[str, str]) -> None:
-    """POST /api/v2/alerts: firing alerts, as Prometheus sends them."""
-    body = json.dumps([{"labels": item, "annotations": {"summary": "test"}} for item in labels])
+#: The alert the tests fire: GhostServiceUnhealthy for the dual-monitor.
+UNHEALTHY = {
+    "alertname": "GhostServiceUnhealthy",
+    "severity": "critical",
+    "service": "dual-monitor",
+}
+
+
+def receiver(url: str) -> dict[str, Any]:
+    """Alertmanager's webhook config for ghost-remediate at ``url``: the token, resolved too."""
+    return {
+        "url": url + "/webhook",
+        "send_resolved": True,
+        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
+    }
+
+
+def push_alerts(alertmanager: str, *labels: dict[str, str], resolved: bool = False) -> None:
+    """POST /api/v2/alerts: firing alerts, as Prometheus sends them; or, with ``resolved``,
+    the same alerts resolved now (Alertmanager merges them into the firing ones, which keep
+    their start)."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    ends = {"endsAt": now} if resolved else {}
+    body = json.dumps(
+        [{"labels": item, "annotations": {"summary": "test"}, **ends} for item in labels]
+    )
     request = urllib.request.Request(
         alertmanager + "/api/v2/alerts",
         data=body.encode(),
@@ -250,3 +274,14 @@ def push_alerts(alertmanager: str, *labels: dict[str, str]) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def silences_of(alertmanager: str) -> list[dict[str, Any]]:
+    """Alertmanager's silences created by ghost-remediate."""
+    found: list[dict[str, Any]] = get_json(alertmanager + "/api/v2/silences")
+    return [item for item in found if item["createdBy"] == "ghost-remediate"]

@@ -103,14 +103,19 @@ async def test_a_command_past_its_timeout_is_killed_with_its_process_group(tmp_p
         os.killpg(shell, 0)
 
 
+async def wait_for_text(path: Path) -> None:
+    """Until a command wrote ``path``."""
+    async with asyncio.timeout(5):
+        while not path.exists() or not path.read_text().strip():  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.02)
+
+
 async def test_a_cancelled_command_is_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     task = asyncio.create_task(
         run_command(command("/bin/sh", "-c", f"echo $$ > {pids}; sleep 60"), {})
     )
-    async with asyncio.timeout(5):
-        while not pids.exists() or not pids.read_text().strip():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await wait_for_text(pids)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -242,3 +247,26 @@ async def test_verify_fails_at_its_deadline_or_for_an_unknown_target(
     outcome = await verify(session, spec("http://127.0.0.1:1"), "dual-monitor", 0.2)
     assert not outcome.ok
     assert "(last: probe failed: Cannot connect to host 127.0.0.1:1" in outcome.detail
+
+
+@pytest.mark.parametrize("traps", [False, True], ids=["stops-on-term", "ignores-term"])
+async def test_a_cancelled_command_gets_sigterm_then_sigkill_after_the_grace(
+    tmp_path: Path, traps: bool
+) -> None:
+    pids = tmp_path / "pids"
+    term = tmp_path / "term"
+    on_term = f"echo term > {term}" + ("" if traps else "; exit 1")
+    script = f"trap '{on_term}' TERM; echo $$ > {pids}; while :; do sleep 0.05; done"
+    task = asyncio.create_task(
+        run_command(command("/bin/sh", "-c", script, kill_grace=0.5), {}, lambda: 0.5)
+    )
+    await wait_for_text(pids)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    shell = int(pids.read_text())
+    assert term.read_text() == "term\n"  # SIGTERM came first
+    # A shell that ignores SIGTERM ends only by the SIGKILL after the grace.
+    async with asyncio.timeout(5):
+        while alive(shell):  # noqa: ASYNC110 - polling /proc, not an event
+            await asyncio.sleep(0.02)

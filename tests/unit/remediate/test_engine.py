@@ -253,3 +253,38 @@ def test_series_of_a_fixed_service_exist_from_the_start() -> None:
             )
             == 0
         )
+
+
+async def test_a_resolved_alert_cancels_its_running_remediation(
+    remediator: Stubbed, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "ghost_remediate.audit")
+    assert post(remediator, alert(), alert(service="status-api", fingerprint="other")) == [
+        "started",
+        "started",
+    ]
+    await asyncio.sleep(0)
+    [decision] = remediator.handle(parse_notification(notification(alert(status="resolved"))), WHO)
+    assert (decision.result, decision.detail) == (
+        "resolved",
+        "cancelling the running remediation",
+    )
+    async with asyncio.timeout(5):
+        while len(remediator.tasks) > 1:  # noqa: ASYNC110 - the cancelled task ends
+            await asyncio.sleep(0)
+    assert len(remediator.tasks) == 1  # the other alert's remediation goes on
+    assert remediator.count("dual-monitor", "cancelled") == 1
+    assert remediator.count("dual-monitor", "failed") == 0
+    assert not remediator.policy.busy("dual-monitor")
+    [record] = [r for r in caplog.records if getattr(r, "result", "") == "cancelled"]
+    assert record.detail == "cancelled: the alert resolved"  # type: ignore[attr-defined]
+    await remediator.settle()
+    assert remediator.count("status-api", "succeeded") == 1
+    # Resolving once it ended cancels nothing.
+    [later] = remediator.handle(
+        parse_notification(
+            notification(alert(service="status-api", fingerprint="other", status="resolved"))
+        ),
+        WHO,
+    )
+    assert (later.result, later.detail) == ("resolved", "")

@@ -100,7 +100,7 @@ BAD: list[tuple[str, list[str]]] = [
     (
         "auth: {}\nrules: []\n",
         [
-            "r.yml:1: auth: needs bearer_token or basic_auth_users",
+            "r.yml:1: auth: needs bearer_token, basic_auth_users or hmac",
             "r.yml:2: rules: needs at least one rule",
         ],
     ),
@@ -260,6 +260,47 @@ BAD: list[tuple[str, list[str]]] = [
             "r.yml:2: auth.bearer_token: cannot read file missing-token: No such file or directory",
             "r.yml:1: rules: needs at least one rule",
         ],
+    ),
+    (
+        AUTH
+        + VERIFY
+        + "alertmanager:\n  url: ftp://am\n  bearer_token: x\n  basic_auth: {username: u}\n"
+        + "rules:\n"
+        + RULE,
+        [
+            "r.yml:6: alertmanager.url: URL scheme must be http or https, not 'ftp'",
+            "r.yml:8: alertmanager.basic_auth.password: missing required key",
+        ],
+    ),
+    (
+        AUTH
+        + VERIFY
+        + "alertmanager:\n  url: http://am:9093\n  bearer_token: x\n"
+        + "  basic_auth: {username: u, password: p}\n"
+        + "rules:\n"
+        + RULE,
+        ["r.yml:5: alertmanager: bearer_token and basic_auth both are not allowed"],
+    ),
+    (
+        "auth:\n  hmac: {secret: short, header: 'a b', tolerance: 0s}\n"
+        + VERIFY
+        + "rules:\n"
+        + RULE,
+        [
+            "r.yml:2: auth.hmac.secret: the secret must be at least 16 characters long",
+            "r.yml:2: auth.hmac.header: String should match pattern "
+            "'^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$'",
+            "r.yml:2: auth.hmac.timestamp_header: missing required key",
+            "r.yml:2: auth.hmac.tolerance: Input should be greater than 0",
+        ],
+    ),
+    (
+        AUTH + VERIFY + "max_actions_per_hour: 0\nrules:\n" + RULE,
+        ["r.yml:5: max_actions_per_hour: Input should be greater than or equal to 1"],
+    ),
+    (
+        AUTH + VERIFY + "rules:\n" + RULE + "    dry_run: maybe\n",
+        ["r.yml:13: rules[0].dry_run: Input should be a valid boolean, unable to interpret input"],
     ),
 ]
 

@@ -86,6 +86,8 @@ def test_daemon_and_exporter_alerts_carry_a_service_label(alerts: list[dict[str,
             assert rule["labels"]["service"] == "{{ $labels.reporter }}", rule["alert"]
         elif re.search(r"\bghost_pipeline_|ghost:pipeline", rule["expr"]):
             assert rule["labels"]["service"] == "{{ $labels.pipeline }}", rule["alert"]
+        elif 'result="skipped_global_limit"' in rule["expr"]:  # about every service at once
+            assert rule["labels"]["service"] == "ghost-remediate", rule["alert"]
         else:
             assert "service" not in rule["labels"], rule["alert"]  # kept from the expression
 
