@@ -48,6 +48,9 @@ REMEDIATION_COLOURS = {
     ".*skipped_cooldown": "yellow",
     ".*skipped_busy": "blue",
     ".*refused": "purple",
+    ".*skipped_global_limit": "orange",
+    ".*cancelled": "light-blue",
+    ".*dry_run": "text",
 }
 
 
@@ -377,8 +380,9 @@ def _alerts(board: Board) -> None:
         timeseries_panel(
             "Remediations",
             "Remediation decisions of ghost-remediate per second, by service and result "
-            "(ghost_remediations_total): succeeded, failed, skipped by cooldown, attempt limit "
-            "or a remediation already running, refused label values. Empty until "
+            "(ghost_remediations_total): succeeded, failed, skipped by cooldown, attempt limit, "
+            "global limit or a remediation already running, refused label values, cancelled "
+            "when the alert resolved, dry runs. Empty until "
             "ghost-remediate acts or when it does not run.",
             [
                 Query(
