@@ -266,7 +266,7 @@ def _status(board: Board) -> None:
         timeseries_panel(
             "Failure reasons",
             "Failed probes per second by reason: timeout, connect, tls, status, body, health, "
-            "protocol (ghost_probe_failures_total).",
+            "protocol, assertion (ghost_probe_failures_total).",
             [
                 Query(
                     "sum by (reason) (rate("
