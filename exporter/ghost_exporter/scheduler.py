@@ -83,7 +83,7 @@ class Scheduler:
                     task.cancel()
         for name, target in new.items():
             if self._targets.get(name) != target:
-                due = next_due(now, offset_of(name, target.interval), target.interval)
+                due = next_due(now, offset_of(name, target.interval), self.period(target))
                 self._timers[name] = loop.call_at(due, self._fire, name, due)
         self._targets = new
         self.failing &= new.keys()

@@ -231,3 +231,29 @@ async def test_without_interval_when_failing_a_failing_target_keeps_its_interval
     due = scheduler.due("down")
     assert due is not None
     assert _on_grid(due, offset_of("down", 1.0), 1.0)
+
+
+async def test_a_failing_target_changed_by_a_reload_stays_on_its_failing_interval(
+    make_scheduler: MakeScheduler,
+) -> None:
+    def config(tier: str) -> Target:
+        (target,) = parse_config(
+            "services:\n  - name: sick\n    interval: 1s\n    timeout: 50ms\n"
+            f"    interval_when_failing: 100ms\n    labels: {{tier: {tier}}}\n"
+            "    tcp: {address: '127.0.0.1:1'}\n"
+        ).targets
+        return target
+
+    recorder = Recorder({})
+    recorder.down.add("sick")
+    scheduler: Scheduler = make_scheduler(recorder)
+    scheduler.set_targets([config("a")])
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if "sick" in scheduler.failing:
+            break
+    assert "sick" in scheduler.failing
+    scheduler.set_targets([config("b")])
+    due = scheduler.due("sick")
+    assert due is not None
+    assert 0 <= due - asyncio.get_running_loop().time() <= 0.1 + 1e-6
