@@ -102,7 +102,7 @@ def _syntax_error(text: str) -> str:
 def _bound(source: str, name: str) -> bool:
     """Whether ``name`` is a macro's iteration variable (``list.all(name, …)``)."""
     return any(
-        f"{macro}({name}," in source.replace(" ", "")
+        f"{macro}({name}," in "".join(source.split())
         for macro in ("all", "exists", "exists_one", "map", "filter")
     )
 
@@ -126,14 +126,17 @@ class _Worker:
     async def ask(self, sources: Sequence[str], body: bytes) -> list[Outcome]:
         process = self.process
         assert process.stdin is not None
-        assert process.stdout is not None
         head = json.dumps(list(sources)).encode()
         process.stdin.write(b"%d %d\n" % (len(head), len(body)) + head + body)
         await process.stdin.drain()
-        line = await process.stdout.readline()
+        return [Outcome(ok, error) for ok, error in json.loads(await self.line())]
+
+    async def line(self) -> bytes:
+        assert self.process.stdout is not None
+        line = await self.process.stdout.readline()
         if not line:
             raise ConnectionError("the CEL worker ended")
-        return [Outcome(ok, error) for ok, error in json.loads(line)]
+        return line
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -141,29 +144,71 @@ class _Worker:
 
 
 class Evaluator:
-    """Evaluates expressions over JSON bodies in up to :data:`WORKERS` worker processes."""
+    """Evaluates expressions over JSON bodies in up to ``workers`` worker processes.
+
+    A worker starts in the background: a probe whose timeout runs out while it waits for one
+    leaves it to start for the next probe. A probe that gives up while a worker evaluates kills
+    that worker (it may be running away), and a fresh one takes its place.
+    """
 
     def __init__(self, workers: int = WORKERS) -> None:
-        self._slots = asyncio.Semaphore(workers)
+        self._size = workers
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
+        self._starting: set[asyncio.Task[_Worker]] = set()
+        self._changed = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._reaping: set[asyncio.Task[None]] = set()
+
+    @property
+    def workers(self) -> int:
+        """Worker processes running now."""
+        return len(self._all)
+
+    def pids(self) -> list[int]:
+        """The process ids of the workers."""
+        return [w.process.pid for w in self._all]
+
+    async def warm(self) -> None:
+        """Start the workers now, so that a first probe does not wait for one to start."""
+        while len(self._all) + len(self._starting) < self._size:
+            self._start()
+        await asyncio.gather(*self._starting, return_exceptions=True)
 
     async def evaluate(self, expressions: Sequence[Expression], body: bytes) -> list[Outcome]:
         """Each expression's outcome over ``body`` (JSON text; invalid JSON: every outcome is
         None). Cancelling the wait kills the worker that was evaluating."""
-        async with self._slots:
-            worker = self._idle.pop() if self._idle else await self._start()
-            try:
-                outcomes = await worker.ask([e.source for e in expressions], body)
-            except BaseException:
-                worker.kill()
-                self._all.discard(worker)
-                await _reap(worker)
-                raise
-            self._idle.append(worker)
-            return outcomes
+        worker = await self._take()
+        try:
+            outcomes = await worker.ask([e.source for e in expressions], body)
+        except BaseException:
+            self._drop(worker)
+            raise
+        self._idle.append(worker)
+        self._changed.set()
+        return outcomes
 
-    async def _start(self) -> _Worker:
+    async def _take(self) -> _Worker:
+        while True:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.returncode is None:
+                    return worker
+                self._all.discard(worker)  # died while idle
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise ConnectionError(f"the CEL worker did not start: {failure}")
+            if len(self._all) + len(self._starting) < self._size:
+                self._start()
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _start(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._spawn())
+        self._starting.add(task)
+        task.add_done_callback(self._started)
+
+    async def _spawn(self) -> _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
@@ -175,11 +220,40 @@ class Evaluator:
             limit=1 << 20,
         )
         worker = _Worker(process)
-        self._all.add(worker)
+        try:
+            if await worker.line() != _READY:
+                raise ConnectionError("unexpected greeting")
+        except BaseException:
+            worker.kill()
+            await _reap(worker)
+            raise
         return worker
 
+    def _started(self, task: asyncio.Task[_Worker]) -> None:
+        self._starting.discard(task)
+        if task.cancelled():
+            pass
+        elif task.exception() is not None:
+            self._failure = task.exception()
+        else:
+            worker = task.result()
+            self._all.add(worker)
+            self._idle.append(worker)
+        self._changed.set()
+
+    def _drop(self, worker: _Worker) -> None:
+        worker.kill()
+        self._all.discard(worker)
+        self._changed.set()
+        task = asyncio.get_running_loop().create_task(_reap(worker))
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
     async def aclose(self) -> None:
-        """Stop every worker."""
+        """Stop every worker (and every start in progress)."""
+        for task in list(self._starting):
+            task.cancel()
+        await asyncio.gather(*self._starting, return_exceptions=True)
         workers = list(self._all)
         self._all.clear()
         self._idle.clear()
@@ -187,15 +261,22 @@ class Evaluator:
             worker.kill()
         for worker in workers:
             await _reap(worker)
+        await asyncio.gather(*self._reaping, return_exceptions=True)
+
+
+_READY = b"ready\n"
 
 
 async def _reap(worker: _Worker) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.shield(worker.process.wait())
+        await worker.process.wait()
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The worker: read requests, answer each with one JSON line, until stdin closes."""
+    """The worker: say it is ready, then answer each request with one JSON line, until stdin
+    closes."""
+    stdout.write(_READY)
+    stdout.flush()
     while True:
         line = stdin.readline()
         if not line:

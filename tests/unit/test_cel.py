@@ -70,3 +70,34 @@ async def test_worker_evaluates_and_a_cancelled_wait_kills_it() -> None:
         assert await evaluator.evaluate(quick, b'{"q": 500}') == [Outcome(False), Outcome(True)]
     finally:
         await evaluator.aclose()
+
+
+async def test_warm_starts_every_worker_once() -> None:
+    evaluator = Evaluator(workers=2)
+    try:
+        await evaluator.warm()
+        assert evaluator.workers == 2
+        await evaluator.warm()
+        assert evaluator.workers == 2
+        expression = [compile_expression("body == 1")]
+        outcomes = await asyncio.gather(*(evaluator.evaluate(expression, b"1") for _ in range(6)))
+        assert outcomes == [[Outcome(True)]] * 6
+        assert evaluator.workers == 2
+    finally:
+        await evaluator.aclose()
+    assert evaluator.workers == 0
+
+
+async def test_a_worker_start_outlives_a_wait_that_gave_up() -> None:
+    evaluator = Evaluator(workers=1)
+    expression = [compile_expression("body == 1")]
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.001):  # gives up while the worker starts
+                await evaluator.evaluate(expression, b"1")
+        await evaluator.warm()  # waits for the start in progress; starts no other
+        assert evaluator.workers == 1
+        assert await evaluator.evaluate(expression, b"1") == [Outcome(True)]
+        assert evaluator.workers == 1
+    finally:
+        await evaluator.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ghost_common.cel import Evaluator
+from ghost_common.cel import Evaluator, Outcome
 from ghost_exporter.probes.base import FailureReason, Health, ProbeResult
 
 if TYPE_CHECKING:
@@ -25,7 +25,10 @@ async def check_assertions(
     if not assertions:
         return
     evaluator = ctx.resource("cel", Evaluator)
-    outcomes = await evaluator.evaluate([a.cel for a in assertions], body)
+    try:
+        outcomes = await evaluator.evaluate([a.cel for a in assertions], body)
+    except (ConnectionError, OSError) as exc:  # the worker died or could not start
+        outcomes = [Outcome(None, f"no CEL worker: {exc}")] * len(assertions)
     for assertion, outcome in zip(assertions, outcomes, strict=True):
         held = outcome.ok is True
         result.assertions[assertion.name] = held

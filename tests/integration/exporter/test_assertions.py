@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from ghost_common.cel import Evaluator
 from ghost_exporter.collector import TargetCollector
 from ghost_exporter.probes import FailureReason, Health, ProbeContext
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore
 from tests.conftest import ServeFn
-from tests.integration.exporter.conftest import ProbeFn, target_from
-from tests.support import cli
+from tests.integration.exporter.conftest import ProbeFn, health_app, target_from
+from tests.support import ThreadedServer, assert_promtool_accepts, cli, run_exporter, wait_until
 
 
 class Queue:
@@ -232,3 +235,75 @@ def test_validate_refuses_a_bad_expression_with_file_line_and_key(tmp_path: Path
         "an expression sees only `body`"
     ) in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_exporter_process_exposes_assertions_and_stops_its_workers(tmp_path: Path) -> None:
+    with ThreadedServer(health_app()) as server:
+        config = tmp_path / "ghost.yml"
+        config.write_text(
+            "defaults: {interval: 300ms, timeout: 250ms}\n"
+            "services:\n"
+            "  - name: checked\n"
+            f"    http:\n      url: '{server.url}/health?state=healthy'\n"
+            "      assertions:\n"
+            "        - {name: healthy, cel: 'body.status == \"healthy\"', on_fail: degrade}\n"
+            "        - {name: strict, cel: 'body.status == \"perfect\"', on_fail: fail}\n"
+        )
+        with run_exporter(config, tmp_path) as exporter:
+            failed = 'ghost_probe_failures_total{reason="assertion",service="checked"}'
+
+            def scraped() -> str:
+                return exporter.get("/metrics")[1]
+
+            wait_until(lambda: 'assertion="strict"' in scraped())
+            text = scraped()
+            assert 'ghost_probe_assertion_ok{service="checked",assertion="healthy"} 1.0' in text
+            assert 'ghost_probe_assertion_ok{service="checked",assertion="strict"} 0.0' in text
+            assert 'ghost_service_up{service="checked"} 0.0' in text
+            assert_promtool_accepts(text)
+            wait_until(lambda: len(_children(exporter.proc.pid)) == 2)  # the CEL workers
+            workers = _children(exporter.proc.pid)
+            assert failed not in text  # labels are rendered service first
+        for pid in workers:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+async def test_a_dead_worker_fails_the_assertion_and_is_replaced(
+    serve: ServeFn, ctx: ProbeContext
+) -> None:
+    base = await serve(Queue().app())
+    target = target_from(_http(f"{base}/queue", ("queue", "body.queue_depth < 100", "fail")))
+    evaluator = ctx.resource("cel", Evaluator)
+    await evaluator.warm()
+    pids = evaluator.pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    results = [await run_probe(target, ctx) for _ in range(3)]
+    # A worker seen dead is skipped; one whose death the loop has not seen yet fails the
+    # assertion it was asked (never another reason) and is replaced.
+    for result in results:
+        if not result.success:
+            assert result.reason is FailureReason.ASSERTION
+            assert "no CEL worker" in result.message
+    assert results[-1].success, results[-1].message
+    assert results[-1].assertions == {"queue": True}
+    assert not set(pids) & set(evaluator.pids())
