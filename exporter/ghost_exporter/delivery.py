@@ -12,6 +12,9 @@ from ghost_exporter.metrics import PIPELINE_METRICS, delivery_buckets
 from ghost_exporter.probes import CanaryRound, ProbeResult
 from ghost_exporter.samples import REASONS, Sample, TargetState, histogram
 
+#: Why an emit can fail: any reason but ``assertion`` (an emit request has no assertions).
+EMIT_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "assertion")
+
 PIPELINE_UP, DELIVERY, CANARIES, EMIT_FAILURES = PIPELINE_METRICS
 OUTCOMES: tuple[str, ...] = ("delivered", "late", "lost")
 
@@ -50,7 +53,7 @@ class PipelineState(TargetState):
     """Cumulative canary outcomes and delivery times per observer, and emit failures."""
 
     observers: dict[str, _Observed] = field(default_factory=dict)
-    emit_failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    emit_failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EMIT_REASONS, 0))
 
     def __post_init__(self) -> None:
         self.retarget(self.target)
@@ -117,7 +120,7 @@ def pipeline_samples(state: TargetState) -> Iterator[Sample]:
         for kind in OUTCOMES:
             labels = (*own, ("outcome", kind))
             yield CANARIES, CANARIES.name, labels, float(observed.outcomes[kind])
-    for reason in REASONS:
+    for reason in EMIT_REASONS:
         yield (
             EMIT_FAILURES,
             EMIT_FAILURES.name,

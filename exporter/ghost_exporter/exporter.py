@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+from ghost_common.cel import Evaluator
 from ghost_exporter.collector import ExporterMetrics
 from ghost_exporter.config import Config, ConfigError, Target, load_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
@@ -38,6 +39,7 @@ class Exporter:
         self._scheduler: Scheduler | None = None
         self._task: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -58,6 +60,10 @@ class Exporter:
         self._task = asyncio.create_task(self._scheduler.run(), name="scheduler")
 
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
+            self._warming = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -74,6 +80,10 @@ class Exporter:
         targets = self.shard.select(config.targets) if self.shard else config.targets
         self.store.sync(targets)
         self._scheduler.set_targets(targets)
+        if self._warming is None and any(getattr(t.spec, "assertions", ()) for t in targets):
+            # CEL workers start now rather than within the first probe's timeout.
+            evaluator = self._ctx.resource("cel", Evaluator)
+            self._warming = asyncio.get_running_loop().create_task(evaluator.warm())
         self.metrics.set_targets(t.kind for t in targets)
         self.metrics.reload_ok.set(1)
         self.metrics.reload_time.set(time.time())

@@ -104,9 +104,18 @@ SERVICE_METRICS: tuple[MetricDef, ...] = (
         example="rate(ghost_probes_total[5m])",
     ),
     MetricDef(
+        "ghost_probe_attempts_total",
+        "counter",
+        "Attempts made against the service, retries included (equal to the probes when "
+        "retries is 0).",
+        ("service",),
+        example="rate(ghost_probe_attempts_total[15m]) / rate(ghost_probes_total[15m]) > 1.2",
+    ),
+    MetricDef(
         "ghost_probe_failures_total",
         "counter",
-        "Probes that failed, by reason (timeout, connect, tls, status, body, health, protocol).",
+        "Probes that failed, by reason (timeout, connect, tls, status, body, health, protocol, "
+        "assertion).",
         ("service", "reason"),
         example="sum by (service, reason) (rate(ghost_probe_failures_total[5m]))",
     ),
@@ -133,6 +142,14 @@ SERVICE_METRICS: tuple[MetricDef, ...] = (
         ("service",),
         unit="seconds",
         example="(ghost_tls_cert_expiry_timestamp_seconds - time()) / 86400 < 14",
+    ),
+    MetricDef(
+        "ghost_probe_assertion_ok",
+        "gauge",
+        "1 if the assertion held at its last evaluation, 0 if it was false or could not be "
+        "evaluated.",
+        ("service", "assertion"),
+        example="ghost_probe_assertion_ok == 0",
     ),
 )
 
@@ -320,6 +337,7 @@ RESERVED_LABELS: frozenset[str] = frozenset(
         "phase",
         "reason",
         "outcome",
+        "assertion",
         "le",
         "job",
         "instance",

@@ -24,10 +24,12 @@ PHASES: tuple[str, ...] = ("resolve", "connect", "tls", "processing", "transfer"
     PHASE,
     STATUS_CODE,
     PROBES,
+    ATTEMPTS,
     FAILURES,
     LAST_SUCCESS,
     MESSAGE_LAG,
     CERT_EXPIRY,
+    ASSERTION_OK,
 ) = _S
 DAEMON_UP, PATCHES, IN_FLIGHT, PATCH_DURATION, START_TIME = _D
 
@@ -41,6 +43,7 @@ class TargetState:
 
     target: Target
     probes: int = 0
+    attempts: int = 0
     failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
     bucket_counts: list[int] = field(
         default_factory=lambda: [0] * (len(PROBE_DURATION_BUCKETS) + 1)
@@ -48,13 +51,18 @@ class TargetState:
     duration_sum: float = 0.0
     last: ProbeResult | None = None
     last_success: float | None = None
+    #: Each assertion's verdict at its last evaluation.
+    assertion_ok: dict[str, bool] = field(default_factory=dict)
 
     def retarget(self, target: Target) -> None:
         """Follow a changed configuration of the same target (its counters are kept)."""
         self.target = target
+        names = {a.name for a in getattr(target.spec, "assertions", ())}
+        self.assertion_ok = {k: v for k, v in self.assertion_ok.items() if k in names}
 
     def observe(self, result: ProbeResult) -> None:
         self.probes += 1
+        self.attempts += result.attempts
         if result.success:
             self.last_success = result.started + result.duration
         elif result.reason is not None:
@@ -67,6 +75,8 @@ class TargetState:
         else:
             self.bucket_counts[-1] += 1
         self.last = result
+        if result.assertions:
+            self.assertion_ok.update(result.assertions)
 
 
 def _le(bound: float) -> str:
@@ -103,6 +113,7 @@ def service_samples(state: TargetState) -> Iterator[Sample]:
     if state.target.kind == "http":
         yield STATUS_CODE, STATUS_CODE.name, (), float(result.status_code or 0)
     yield PROBES, PROBES.name, (), float(state.probes)
+    yield ATTEMPTS, ATTEMPTS.name, (), float(state.attempts)
     for reason in REASONS:
         yield FAILURES, FAILURES.name, (("reason", reason),), float(state.failures[reason])
     if state.last_success is not None:
@@ -111,6 +122,8 @@ def service_samples(state: TargetState) -> Iterator[Sample]:
         yield MESSAGE_LAG, MESSAGE_LAG.name, (), result.message_lag
     if result.cert_expiry is not None:
         yield CERT_EXPIRY, CERT_EXPIRY.name, (), result.cert_expiry
+    for name, held in state.assertion_ok.items():
+        yield ASSERTION_OK, ASSERTION_OK.name, (("assertion", name),), 1.0 if held else 0.0
 
 
 def daemon_samples(state: TargetState) -> Iterator[Sample]:

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable
 
 from ghost_exporter.config import Target
-from ghost_exporter.probes import ProbeResult
+from ghost_exporter.probes import Health, ProbeResult
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,11 @@ class Scheduler:
     a target never overlaps itself and a slow target never delays the others. Concurrency is
     bounded by a semaphore; the lag (start time minus due time) is reported to ``on_lag``.
     Timers run while ``run()`` is awaited; leaving it cancels them and the probes in flight.
+
+    A target with ``interval_when_failing`` is probed on the grid ``offset + k *
+    interval_when_failing`` from the end of a failed (or not healthy) probe, and back on
+    ``offset + k * interval`` from the end of its first good one; its offset stays the one its
+    name gives.
     """
 
     def __init__(
@@ -61,6 +66,8 @@ class Scheduler:
         self._targets: dict[str, Target] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        #: Targets whose last probe failed or found them not healthy.
+        self.failing: set[str] = set()
         self.skipped = 0
 
     def set_targets(self, targets: Iterable[Target]) -> None:
@@ -76,17 +83,25 @@ class Scheduler:
                     task.cancel()
         for name, target in new.items():
             if self._targets.get(name) != target:
-                due = next_due(now, offset_of(name, target.interval), target.interval)
+                due = next_due(now, offset_of(name, target.interval), self.period(target))
                 self._timers[name] = loop.call_at(due, self._fire, name, due)
         self._targets = new
+        self.failing &= new.keys()
+
+    def period(self, target: Target) -> float:
+        """The interval the target is probed at now."""
+        if target.interval_when_failing is not None and target.name in self.failing:
+            return target.interval_when_failing
+        return target.interval
 
     def _fire(self, name: str, due: float) -> None:
         target = self._targets[name]
         loop = asyncio.get_running_loop()
-        following = due + target.interval
+        period = self.period(target)
+        following = due + period
         now = loop.time()
         if following <= now:  # fell behind by a whole interval: rejoin the grid
-            following = next_due(now, offset_of(name, target.interval), target.interval)
+            following = next_due(now, offset_of(name, target.interval), period)
         self._timers[name] = loop.call_at(following, self._fire, name, following)
         if name in self._running:
             self.skipped += 1
@@ -114,6 +129,7 @@ class Scheduler:
                 self._on_lag(max(0.0, loop.time() - due))
                 result = await self._probe(target)
             self._on_result(target, result)  # the store drops results of removed targets
+            self._follow(target, result)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -122,6 +138,32 @@ class Scheduler:
             if self._running.get(target.name) is asyncio.current_task():
                 del self._running[target.name]
             self._report_in_flight()
+
+    def _follow(self, target: Target, result: ProbeResult) -> None:
+        """Move a target between its two intervals when its probe turned bad or good."""
+        name = target.name
+        failing = not result.success or (target.is_service and result.health != Health.HEALTHY)
+        if failing == (name in self.failing):
+            return
+        if failing:
+            self.failing.add(name)
+        else:
+            self.failing.discard(name)
+        if target.interval_when_failing is None or self._targets.get(name) is not target:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        period = self.period(target)
+        due = next_due(now, offset_of(name, target.interval), period)
+        if due <= now:
+            due += period
+        self._timers.pop(name).cancel()
+        self._timers[name] = loop.call_at(due, self._fire, name, due)
+
+    def due(self, name: str) -> float | None:
+        """When the target is next due (the event loop's clock), None when not scheduled."""
+        timer = self._timers.get(name)
+        return timer.when() if timer is not None else None
 
     def _report_in_flight(self) -> None:
         if self._on_in_flight is not None:

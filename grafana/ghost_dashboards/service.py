@@ -266,7 +266,7 @@ def _status(board: Board) -> None:
         timeseries_panel(
             "Failure reasons",
             "Failed probes per second by reason: timeout, connect, tls, status, body, health, "
-            "protocol (ghost_probe_failures_total).",
+            "protocol, assertion (ghost_probe_failures_total).",
             [
                 Query(
                     "sum by (reason) (rate("
@@ -314,6 +314,51 @@ def _status(board: Board) -> None:
             steps=[(None, "green"), (WEBSOCKET_LAG_LIMIT, "red")],
             threshold_style=GraphThresholdsStyleMode.DASHED,
             minimum=0,
+        ),
+        width=12,
+        height=8,
+        may_be_empty=True,
+    )
+    board.add(
+        timeseries_panel(
+            "Attempts per probe",
+            "Attempts per probe, retries included: 1 when every first attempt succeeds, up to "
+            "retries + 1 for a flaky service whose retries keep it up "
+            "(ghost_probe_attempts_total / ghost_probes_total).",
+            [
+                Query(
+                    "sum by (service) (rate("
+                    + selector("ghost_probe_attempts_total", JOB, SERVICE)
+                    + "[$__rate_interval])) / sum by (service) (rate("
+                    + selector("ghost_probes_total", JOB, SERVICE)
+                    + "[$__rate_interval]))",
+                    "{{service}}",
+                )
+            ],
+            unit="none",
+            steps=[(None, "green"), (1.2, "orange")],
+            threshold_style=GraphThresholdsStyleMode.DASHED,
+            minimum=1,
+        ),
+        width=12,
+        height=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Assertions",
+            "Each CEL assertion at its last evaluation: 1 held, 0 false or not evaluable "
+            "(ghost_probe_assertion_ok). Empty for services without assertions.",
+            [
+                Query(
+                    selector("ghost_probe_assertion_ok", JOB, SERVICE),
+                    "{{service}} {{assertion}}",
+                )
+            ],
+            unit="none",
+            steps=[(None, "red"), (1, "green")],
+            minimum=0,
+            maximum=1,
+            decimals=0,
         ),
         width=12,
         height=8,

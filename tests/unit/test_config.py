@@ -138,6 +138,64 @@ BAD: list[tuple[str, str]] = [
         "defaults: {interval: 1s, timeout: 2s}\n",
         "g.yml:1: defaults.timeout: timeout is longer than the interval",
     ),
+    (
+        "services:\n  - name: a\n    retries: 11\n    tcp: {address: 'h:1'}\n",
+        "g.yml:3: services[0].retries: Input should be less than or equal to 10",
+    ),
+    (
+        "services:\n  - name: a\n    retries: -1\n    tcp: {address: 'h:1'}\n",
+        "g.yml:3: services[0].retries: Input should be greater than or equal to 0",
+    ),
+    (
+        "services:\n  - name: a\n    retry_delay: 200\n    tcp: {address: 'h:1'}\n",
+        "g.yml:3: services[0].retry_delay: duration 200 has no unit: write e.g. 200s",
+    ),
+    (
+        "daemons:\n  - name: d\n    retries: 1\n    url: http://h/\n",
+        "g.yml:3: daemons[0].retries: unknown key",
+    ),
+    (
+        "services:\n  - name: a\n    interval: 10s\n    interval_when_failing: 20s\n"
+        "    tcp: {address: 'h:1'}\n",
+        "g.yml:4: services[0].interval_when_failing: interval_when_failing 20s must not be "
+        "longer than the interval 10s",
+    ),
+    (
+        "defaults: {interval: 30s, timeout: 5s}\ndaemons:\n  - name: d\n"
+        "    interval_when_failing: 2s\n    url: http://h/\n",
+        "g.yml:4: daemons[0].interval_when_failing: interval_when_failing 2s must not be "
+        "shorter than the timeout 5s",
+    ),
+    (
+        "reporters:\n  - name: r\n    interval_when_failing: 5s\n    http: {url: http://h/}\n",
+        "g.yml:3: reporters[0].interval_when_failing: unknown key",
+    ),
+    (
+        "services:\n  - name: a\n    http:\n      url: http://h/\n      assertions:\n"
+        "        - name: q\n          cel: 'body.q <'\n",
+        "g.yml:7: services[0].http.assertions[0].cel: Syntax error: mismatched input '<EOF>' "
+        "at column 9 of the expression",
+    ),
+    (
+        "services:\n  - name: a\n    websocket:\n      url: ws://h/\n      assertions:\n"
+        "        - {name: q, cel: 'message.q < 1'}\n",
+        "g.yml:6: services[0].websocket.assertions[0].cel: unknown variable 'message': "
+        "an expression sees only `body`",
+    ),
+    (
+        "services:\n  - name: a\n    http:\n      url: http://h/\n      assertions:\n"
+        "        - {name: q, cel: 'body.q < 1'}\n        - {name: q, cel: 'body.r < 1'}\n",
+        "g.yml:5: services[0].http.assertions: duplicate assertion name 'q'",
+    ),
+    (
+        "services:\n  - name: a\n    http:\n      url: http://h/\n      assertions:\n"
+        "        - {name: q, cel: 'body.q < 1', on_fail: warn}\n",
+        "g.yml:6: services[0].http.assertions[0].on_fail: Input should be 'degrade' or 'fail'",
+    ),
+    (
+        "services:\n  - name: a\n    labels: {assertion: x}\n    tcp: {address: 'h:1'}\n",
+        "g.yml:3: services[0].labels.assertion: label name 'assertion' is reserved by the exporter",
+    ),
     # An unset variable is an error at its key path, and the rest of the file is still checked.
     (
         "secret: !env GHOST_TEST_UNSET_VARIABLE\n",

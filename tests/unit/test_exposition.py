@@ -20,7 +20,10 @@ CONFIG = """\
 services:
   - name: web
     labels: {tier: "core \\"quoted\\" \\\\ back\\nslash"}
-    http: {url: "http://127.0.0.1:1/"}
+    retries: 2
+    http:
+      url: "http://127.0.0.1:1/"
+      assertions: [{name: q, cel: "body.q < 1"}, {name: r, cel: "body.r", on_fail: degrade}]
   - name: feed
     websocket: {url: "ws://127.0.0.1:1/ws", timestamp_field: ts}
   - name: port
@@ -58,6 +61,8 @@ def _http_result(duration: float, success: bool = True) -> ProbeResult:
     result.status_code = 200 if success else 503
     result.phases = {"resolve": 0.0, "connect": 0.00012, "processing": 1e-7, "transfer": 3.5}
     result.cert_expiry = 1_800_000_000.0
+    result.attempts = 1 if success else 3
+    result.assertions = {"q": success, "r": True}
     if success:
         result.health = Health.DEGRADED
         result.succeed()
@@ -133,6 +138,18 @@ def test_samples_reflect_results() -> None:
         "1.0",
     ) in samples
     assert ("ghost_probe_duration_seconds_count", web, "2.0") in samples
+    assert ("ghost_probe_attempts_total", web, "4.0") in samples
+    assert (
+        "ghost_probe_assertion_ok",
+        _l(service="web", tier=tier, assertion="q"),
+        "0.0",
+    ) in samples
+    assert (
+        "ghost_probe_assertion_ok",
+        _l(service="web", tier=tier, assertion="r"),
+        "1.0",
+    ) in samples
+    assert ("ghost_probe_attempts_total", _l(service="feed"), "1.0") in samples
     bucket = "ghost_probe_duration_seconds_bucket"
     assert (bucket, _l(service="web", tier=tier, le="0.025"), "1.0") in samples
     assert (bucket, _l(service="web", tier=tier, le="+Inf"), "2.0") in samples

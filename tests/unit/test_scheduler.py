@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ghost_exporter.config import Target, parse_config
-from ghost_exporter.probes import ProbeResult
+from ghost_exporter.probes import FailureReason, Health, ProbeResult
 from ghost_exporter.scheduler import Scheduler, next_due, offset_of
 
 
@@ -63,6 +63,8 @@ class Recorder:
         self.started: collections.Counter[str] = collections.Counter()
         self.results: collections.Counter[str] = collections.Counter()
         self.lags: list[float] = []
+        #: Targets whose probes fail.
+        self.down: set[str] = set()
 
     async def probe(self, target: Target) -> ProbeResult:
         self.running[target.name] += 1
@@ -75,8 +77,10 @@ class Recorder:
         finally:
             self.running[target.name] -= 1
         result = ProbeResult()
-        result.succeed()
-        return result
+        if target.name in self.down:
+            return result.fail(FailureReason.CONNECT, "down")
+        result.health = Health.HEALTHY
+        return result.succeed()
 
     def on_result(self, target: Target, result: ProbeResult) -> None:
         self.results[target.name] += 1
@@ -158,3 +162,98 @@ async def test_concurrency_is_bounded(make_scheduler: MakeScheduler) -> None:
         await asyncio.sleep(0.02)
         peak = max(peak, sum(recorder.running.values()))
     assert 0 < peak <= 4
+
+
+def _on_grid(time: float, offset: float, interval: float) -> bool:
+    k = (time - offset) / interval
+    return abs(k - round(k)) < 1e-6
+
+
+async def test_a_failing_target_is_probed_at_interval_when_failing(
+    make_scheduler: MakeScheduler,
+) -> None:
+    text = (
+        "services:\n  - name: flaky\n    interval: 1s\n    timeout: 50ms\n"
+        "    interval_when_failing: 100ms\n    tcp: {address: '127.0.0.1:1'}\n"
+    )
+    (target,) = parse_config(text).targets
+    recorder = Recorder({})
+    recorder.down.add("flaky")
+    scheduler: Scheduler = make_scheduler(recorder)
+    scheduler.set_targets([target])
+    loop = asyncio.get_running_loop()
+    offset = offset_of("flaky", 1.0)
+    assert scheduler.period(target) == 1.0
+    for _ in range(300):  # the first probe comes within one interval
+        await asyncio.sleep(0.01)
+        if recorder.results["flaky"]:
+            break
+    assert "flaky" in scheduler.failing
+    assert scheduler.period(target) == 0.1
+    due = scheduler.due("flaky")
+    assert due is not None
+    assert 0 < due - loop.time() <= 0.1 + 1e-6
+    assert _on_grid(due, offset, 0.1)
+    before = recorder.results["flaky"]
+    await asyncio.sleep(1.0)
+    # Ten rounds of 100 ms fit in a second; at the 1 s interval at most two would.
+    assert recorder.results["flaky"] - before >= 4
+    recorder.down.clear()
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if "flaky" not in scheduler.failing:
+            break
+    assert "flaky" not in scheduler.failing
+    assert scheduler.period(target) == 1.0
+    due = scheduler.due("flaky")
+    assert due is not None
+    assert _on_grid(due, offset, 1.0)
+    before = recorder.results["flaky"]
+    await asyncio.sleep(0.9)
+    assert recorder.results["flaky"] - before <= 1
+    assert len(recorder.lags) == sum(recorder.started.values())
+
+
+async def test_without_interval_when_failing_a_failing_target_keeps_its_interval(
+    make_scheduler: MakeScheduler,
+) -> None:
+    (target,) = _targets(["down"], interval="1s", timeout="50ms")
+    recorder = Recorder({})
+    recorder.down.add("down")
+    scheduler: Scheduler = make_scheduler(recorder)
+    scheduler.set_targets([target])
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if recorder.results["down"]:
+            break
+    assert "down" in scheduler.failing
+    assert scheduler.period(target) == 1.0
+    due = scheduler.due("down")
+    assert due is not None
+    assert _on_grid(due, offset_of("down", 1.0), 1.0)
+
+
+async def test_a_failing_target_changed_by_a_reload_stays_on_its_failing_interval(
+    make_scheduler: MakeScheduler,
+) -> None:
+    def config(tier: str) -> Target:
+        (target,) = parse_config(
+            "services:\n  - name: sick\n    interval: 1s\n    timeout: 50ms\n"
+            f"    interval_when_failing: 100ms\n    labels: {{tier: {tier}}}\n"
+            "    tcp: {address: '127.0.0.1:1'}\n"
+        ).targets
+        return target
+
+    recorder = Recorder({})
+    recorder.down.add("sick")
+    scheduler: Scheduler = make_scheduler(recorder)
+    scheduler.set_targets([config("a")])
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if "sick" in scheduler.failing:
+            break
+    assert "sick" in scheduler.failing
+    scheduler.set_targets([config("b")])
+    due = scheduler.due("sick")
+    assert due is not None
+    assert 0 <= due - asyncio.get_running_loop().time() <= 0.1 + 1e-6

@@ -75,6 +75,23 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
                     f"timeout {timeout:g}s is longer than the interval {interval:g}s",
                 )
             )
+        failing = getattr(entry, "interval_when_failing", None)
+        if failing is not None and interval is not None and timeout is not None:
+            if failing > interval:
+                problem = f"must not be longer than the interval {interval:g}s"
+            elif failing < timeout:
+                problem = f"must not be shorter than the timeout {timeout:g}s"
+            else:
+                problem = ""
+            if problem:
+                details.append(
+                    ErrorDetail(
+                        doc.file,
+                        doc.line_of((*path, "interval_when_failing")),
+                        f"{where}.interval_when_failing",
+                        f"interval_when_failing {failing:g}s {problem}",
+                    )
+                )
     for index, pipeline in staged.entries("pipelines"):
         details += _pipeline_checks(doc, defaults, index, pipeline)
     if defaults is not None and defaults.timeout > defaults.interval:
@@ -148,6 +165,9 @@ def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
         interval=entry.interval or parsed.defaults.interval,
         timeout=entry.timeout or parsed.defaults.timeout,
         labels=tuple(sorted(entry.labels.items())),
+        retries=getattr(entry, "retries", 0),
+        retry_delay=getattr(entry, "retry_delay", 0.2),
+        interval_when_failing=getattr(entry, "interval_when_failing", None),
     )
 
 

@@ -40,6 +40,12 @@ class Target:
     interval: float
     timeout: float
     labels: tuple[tuple[str, str], ...] = ()
+    #: Further attempts within one probe after a failed one (services only).
+    retries: int = 0
+    #: Pause between attempts; attempts and pauses all stay within the timeout.
+    retry_delay: float = 0.2
+    #: The interval while the target fails or is not healthy (its interval when unset).
+    interval_when_failing: float | None = None
 
     @property
     def identity_label(self) -> str:

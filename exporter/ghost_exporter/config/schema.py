@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from ghost_common.cel import Expression, compile_expression
 from ghost_common.regex import Regex as CompiledRegex
 from ghost_common.regex import compile_regex
 from ghost_exporter.config.units import parse_duration, parse_size
@@ -52,6 +53,15 @@ def _regex(value: Any, binary: bool = False) -> CompiledRegex:
     return compile_regex(value, binary=binary)
 
 
+def _cel(value: Any) -> Expression:
+    """Compiled when the config is loaded; CelError is a ValueError."""
+    if isinstance(value, Expression):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a CEL expression")
+    return compile_expression(value)
+
+
 def _binary_regex(value: Any) -> CompiledRegex:
     return _regex(value, binary=True)
 
@@ -74,6 +84,7 @@ Size = Annotated[int, BeforeValidator(_size), Field(ge=0, le=1024**4)]
 Regex = Annotated[CompiledRegex, PlainValidator(_regex)]
 BinaryRegex = Annotated[CompiledRegex, PlainValidator(_binary_regex)]
 Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]
+CelExpression = Annotated[Expression, PlainValidator(_cel)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 HealthState = Literal["healthy", "degraded", "unhealthy", "unknown"]
@@ -124,6 +135,30 @@ class BasicAuth(_Model):
     password: SecretStr
 
 
+class Assertion(_Model):
+    """A CEL expression over the JSON ``body``: false (or an error) degrades or fails the probe."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    cel: CelExpression
+    on_fail: Literal["degrade", "fail"] = "fail"
+
+
+def _unique_names(value: list[Assertion]) -> list[Assertion]:
+    seen: set[str] = set()
+    for assertion in value:
+        if assertion.name in seen:
+            raise ValueError(f"duplicate assertion name {assertion.name!r}")
+        seen.add(assertion.name)
+    return value
+
+
+#: At most this many assertions per target.
+MAX_ASSERTIONS = 32
+Assertions = Annotated[
+    list[Assertion], Field(max_length=MAX_ASSERTIONS), AfterValidator(_unique_names)
+]
+
+
 class HTTPProbe(_Model):
     url: str
     method: HTTPMethod = "GET"
@@ -141,6 +176,7 @@ class HTTPProbe(_Model):
     body_not_regex: Regex | None = None
     max_body_bytes: Size = 1024 * 1024
     keepalive: bool = False
+    assertions: Assertions = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod
@@ -157,6 +193,7 @@ class WebSocketProbe(_Model):
     max_lag: PositiveDuration | None = None
     max_message_bytes: Size = 1024 * 1024
     tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    assertions: Assertions = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod
@@ -202,7 +239,19 @@ class _Target(_Model):
     timeout: PositiveDuration | None = None
 
 
-class Service(_Target):
+#: The most retries a target may make within one probe.
+MAX_RETRIES = 10
+
+
+class _Rechecked(_Target):
+    """A target probed faster while it fails (``interval_when_failing``)."""
+
+    interval_when_failing: PositiveDuration | None = None
+
+
+class Service(_Rechecked):
+    retries: Annotated[int, Field(ge=0, le=MAX_RETRIES, strict=True)] = 0
+    retry_delay: Duration = Field(default=0.2, ge=0)
     http: HTTPProbe | None = None
     websocket: WebSocketProbe | None = None
     tcp: TCPProbe | None = None
@@ -216,7 +265,7 @@ class Service(_Target):
         return self
 
 
-class Daemon(_Target):
+class Daemon(_Rechecked):
     url: str
     headers: Headers = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None

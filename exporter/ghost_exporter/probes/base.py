@@ -21,6 +21,7 @@ class FailureReason(enum.StrEnum):
     BODY = "body"
     HEALTH = "health"
     PROTOCOL = "protocol"
+    ASSERTION = "assertion"
 
 
 class Health(enum.StrEnum):
@@ -66,6 +67,8 @@ class ProbeResult:
     reason: FailureReason | None = None
     message: str = ""
     duration: float = 0.0
+    #: Attempts made within this probe (1 + the retries it used).
+    attempts: int = 1
     phases: dict[str, float] = field(default_factory=dict)
     status_code: int | None = None
     health: Health = Health.UNKNOWN
@@ -75,6 +78,8 @@ class ProbeResult:
     #: A reporter's claims: service name -> state, as it listed them.
     claims: dict[str, Health] | None = None
     canary: CanaryRound | None = None
+    #: Each assertion evaluated: name -> whether it held.
+    assertions: dict[str, bool] = field(default_factory=dict)
 
     def fail(self, reason: FailureReason, message: str) -> ProbeResult:
         """Mark the probe failed; the first reason given wins."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from ghost_exporter.config.schema import HTTPProbe
+from ghost_exporter.probes.assertions import check_assertions
 from ghost_exporter.probes.base import (
     FailureReason,
     Health,
@@ -175,6 +176,7 @@ class HTTPProber:
             if (resp.status not in valid) if valid else not 200 <= resp.status < 300:
                 result.fail(FailureReason.STATUS, f"status {resp.status}")
             await _check_body(spec, resp.body, result)
+            await check_assertions(spec.assertions, ctx, resp.body, result)
             result.succeed()
             return
         result.fail(FailureReason.STATUS, f"more than {spec.max_redirects} redirects")

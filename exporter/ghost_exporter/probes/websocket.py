@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ghost_exporter.config.schema import WebSocketProbe
+from ghost_exporter.probes.assertions import check_assertions
 from ghost_exporter.probes.base import FailureReason, Health, ProbeResult, dotted_get
 from ghost_exporter.probes.context import WS_CLOSE_GRACE
 from ghost_exporter.probes.errors import classify
@@ -131,6 +132,8 @@ class WebSocketProber:
                 check_message(spec, msg.data, result)
                 if result.reason is None:
                     result.health = Health.HEALTHY
+                data = msg.data.encode() if isinstance(msg.data, str) else msg.data
+                await check_assertions(spec.assertions, ctx, data, result)
                 result.succeed()
             elif msg.type == aiohttp.WSMsgType.ERROR:
                 exc = msg.data if isinstance(msg.data, BaseException) else ws.exception()

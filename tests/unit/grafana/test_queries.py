@@ -86,6 +86,7 @@ def test_panel_queries_marks_the_panels_that_may_be_empty() -> None:
         ("ghost-service", "Certificate expiry"),
         ("ghost-service", "HTTP status code"),
         ("ghost-service", "WebSocket message lag"),
+        ("ghost-service", "Assertions"),
     }
 
 
