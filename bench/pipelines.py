@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import re
-import signal
 import sys
 import time
 import urllib.request
@@ -25,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench import targets
 from bench.exporter import _exporter_argv, process
 from bench.procstat import cpu_seconds, rss_bytes, sum_samples
 
@@ -78,22 +78,6 @@ def create_app() -> web.Application:
     app.router.add_get("/ws/{i}", _ws)
     app.router.add_get("/stats", _stats)
     return app
-
-
-async def _serve(port_file: str) -> None:
-    from ghost_exporter.cli import write_port_file
-
-    runner = web.AppRunner(create_app(), access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    write_port_file(port_file, runner.addresses[0][1])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
-    await runner.cleanup()
 
 
 def pipelines_config(base: str, n: int, interval: float) -> str:
@@ -176,7 +160,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=45.0, help="measure window")
     args = parser.parse_args()
     if args.port_file:
-        asyncio.run(_serve(args.port_file))
+        asyncio.run(targets.serve(args.port_file, create_app(), backlog=1024))
         return
     import tempfile
 

@@ -34,10 +34,12 @@ def create_app() -> web.Application:
     return app
 
 
-async def serve(port_file: str) -> None:
-    runner = web.AppRunner(create_app(), access_log=None, shutdown_timeout=0.1)
+async def serve(port_file: str, app: web.Application | None = None, backlog: int = 4096) -> None:
+    """Serve ``app`` (by default these targets) on a loopback port written to ``port_file``,
+    until SIGTERM or SIGINT."""
+    runner = web.AppRunner(app or create_app(), access_log=None, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
     await site.start()
     write_port_file(port_file, runner.addresses[0][1])
     stop = asyncio.Event()
