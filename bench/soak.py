@@ -33,7 +33,7 @@ from typing import Any
 
 from bench.exporter import process
 from bench.procstat import histogram_buckets, quantile, rss_bytes, sum_samples
-from ghost_exporter.config.units import format_duration, parse_duration
+from ghost_common.units import format_duration, parse_duration
 
 BIN = Path(sys.executable).parent
 LAG = "ghost_exporter_scheduler_lag_seconds"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ghost_stress.units import parse_duration
+from ghost_common.units import parse_duration
 
 from .demo import Demo, DemoSettings
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ghost_stress.units import parse_duration
+from ghost_common.units import parse_duration
 
 
 class FaultMode(enum.StrEnum):

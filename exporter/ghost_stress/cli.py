@@ -18,18 +18,12 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from ghost_common.units import parse_duration, parse_duration_range, parse_size
+
 from .joblog import read_failed
 from .settings import Settings
 from .thresholds import parse_threshold
-from .units import (
-    ListenAddress,
-    parse_duration,
-    parse_duration_range,
-    parse_fraction,
-    parse_listen,
-    parse_rate,
-    parse_size,
-)
+from .units import ListenAddress, parse_fraction, parse_listen, parse_rate
 
 T = TypeVar("T")
 

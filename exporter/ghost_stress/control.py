@@ -21,8 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ghost_common.units import parse_duration
+
 from .patches import SimulatedPatches
-from .units import parse_duration
 
 #: Longest burst: a forgotten burst ends by itself.
 MAX_BURST_SECONDS = 3600.0

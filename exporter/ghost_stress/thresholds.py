@@ -1,8 +1,8 @@
 """Pass/fail criteria of a run (``--threshold 'p95<2s'``): grammar, evaluation, early abort.
 
-``METRIC OP VALUE``, spaces allowed around the operator. Durations take a unit (``ms``, ``s``,
-``m``, ``h``; a bare number is seconds), rates a fraction (``0.99``) or a percentage (``1%``),
-throughput patches per second (``50``, ``50/s``, ``3000/m``).
+``METRIC OP VALUE``, spaces allowed around the operator. Durations are written as everywhere else
+(``300ms``, ``2s``, ``1m30s``: :mod:`ghost_common.units`), rates a fraction (``0.99``) or a
+percentage (``1%``), throughput patches per second (``50``, ``50/s``, ``3000/m``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypedDict
 
-from .units import parse_duration
+from ghost_common.units import parse_duration
 
 RATE_METRICS = ("success_rate", "failure_rate", "timeout_rate")
 DURATION_METRICS = ("mean", "p50", "p90", "p95", "p99", "max")

@@ -1,69 +1,17 @@
-"""Parsers for the human-friendly values of the command line: durations, rates, sizes, addresses.
+"""Parsers of the command line's own values: rates, fractions, listen addresses; bucket bounds.
 
-Every parser raises :class:`ValueError` with a message that names what was expected; the CLI turns
-it into an exit-2 usage error.
+Durations and sizes follow the grammar every program shares, in :mod:`ghost_common.units`. Every
+parser raises :class:`ValueError` with a message that names what was expected; the CLI turns it
+into an exit-2 usage error.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-_DURATION_UNITS: dict[str, float] = {
-    "ms": 0.001,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_DURATION_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)(?P<unit>ms|s|m|h)?")
-_SIZE_UNITS: dict[str, int] = {
-    "": 1,
-    "B": 1,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "KiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-}
-_SIZE_RE = re.compile(r"(?P<number>\d+)\s*(?P<unit>[KMG]i?B|B)?")
 _RATE_UNITS: dict[str, float] = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Parse ``300ms``, ``1.5s``, ``2m``, ``1h`` or a bare number of seconds into seconds.
-
-    ``0`` is allowed; negative and non-finite values are not.
-    """
-    value = text.strip()
-    match = _DURATION_RE.fullmatch(value)
-    if match is None:
-        raise ValueError(
-            f"invalid duration {text!r}: expected a number with an optional unit ms, s, m or h "
-            "(e.g. 300ms, 1.5s, 2m)"
-        )
-    number = float(match["number"])
-    return number * _DURATION_UNITS[match["unit"] or "s"]
-
-
-def parse_duration_range(text: str) -> tuple[float, float]:
-    """Parse ``200ms-900ms`` (uniform range) or a single duration (fixed) into ``(low, high)``."""
-    low_text, sep, high_text = text.strip().partition("-")
-    if not sep:
-        fixed = parse_duration(low_text)
-        return fixed, fixed
-    try:
-        low, high = parse_duration(low_text), parse_duration(high_text)
-    except ValueError:
-        raise ValueError(
-            f"invalid duration range {text!r}: expected LOW-HIGH such as 200ms-900ms, "
-            "or a single duration"
-        ) from None
-    if low > high:
-        raise ValueError(f"invalid duration range {text!r}: the low end is above the high end")
-    return low, high
 
 
 def parse_rate(text: str) -> float:
@@ -81,17 +29,6 @@ def parse_rate(text: str) -> float:
             "(e.g. 5/s, 30/m, 2.5)"
         )
     return rate
-
-
-def parse_size(text: str) -> int:
-    """Parse ``65536``, ``64KiB``, ``1MiB`` or ``10MB`` into bytes."""
-    match = _SIZE_RE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(
-            f"invalid size {text!r}: expected a whole number of bytes with an optional unit "
-            "B, KB, MB, GB, KiB, MiB or GiB (e.g. 64KiB)"
-        )
-    return int(match["number"]) * _SIZE_UNITS[match["unit"] or ""]
 
 
 def parse_fraction(text: str) -> float:

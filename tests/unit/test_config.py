@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ghost_exporter.config import ConfigError, load_config, parse_config
 from ghost_exporter.config.schema import HTTPProbe, TCPProbe
-from ghost_exporter.config.units import format_duration, parse_duration, parse_size
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -315,49 +312,6 @@ def test_tcp_address_forms() -> None:
     spec = config.targets[0].spec
     assert isinstance(spec, TCPProbe)
     assert spec.address == "[::1]:6379"
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("15s", 15.0), ("200ms", 0.2), ("1m30s", 90.0), ("1h", 3600.0), ("1.5s", 1.5), ("0", 0.0)],
-)
-def test_parse_duration_examples(text: str, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "15", "s", "1x", "1s1", "-1s", "1 s", "2y"])
-def test_parse_duration_refuses(text: str) -> None:
-    with pytest.raises(ValueError, match="duration"):
-        parse_duration(text)
-
-
-@given(st.integers(min_value=1, max_value=10 * 86400 * 1000))
-def test_duration_round_trip(millis: int) -> None:
-    seconds = millis / 1000
-    assert parse_duration(format_duration(seconds)) == pytest.approx(seconds)
-
-
-@given(st.text(max_size=12))
-def test_parse_duration_never_raises_other_errors(text: str) -> None:
-    try:
-        value = parse_duration(text)
-    except ValueError:
-        return
-    assert 0 <= value <= 365 * 86400
-
-
-@pytest.mark.parametrize(
-    ("text", "size"),
-    [("1024", 1024), ("1KiB", 1024), ("1MiB", 1024**2), ("10MB", 10_000_000), ("512kb", 512_000)],
-)
-def test_parse_size_examples(text: str, size: int) -> None:
-    assert parse_size(text) == size
-
-
-@given(st.integers(min_value=0, max_value=1_000_000), st.sampled_from(["B", "KiB", "MiB", "KB"]))
-def test_parse_size_scales(number: int, unit: str) -> None:
-    factor = {"B": 1, "KiB": 1024, "MiB": 1024**2, "KB": 1000}[unit]
-    assert parse_size(f"{number}{unit}") == number * factor
 
 
 TEN_MISTAKES = """\

@@ -21,7 +21,7 @@ from pydantic import (
 from ghost_common.cel import Expression, compile_expression
 from ghost_common.regex import Regex as CompiledRegex
 from ghost_common.regex import compile_regex
-from ghost_exporter.config.units import parse_duration, parse_size
+from ghost_common.units import parse_duration, parse_size
 
 
 def _duration(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
-from ghost_exporter.config.units import parse_duration
+from ghost_common.units import parse_duration
 
 #: exporter-toolkit's TLS versions.
 TLS_VERSIONS: dict[str, ssl.TLSVersion] = {

@@ -165,6 +165,7 @@ async def test_error_answers_500_everywhere_but_the_fault_route(
         ({}, "invalid mode None"),
         ({"mode": "degraded", "delay": "1s"}, "delay applies to the slow and lagging modes only"),
         ({"mode": "slow", "delay": "soon"}, "invalid duration"),
+        ({"mode": "slow", "delay": "2"}, "invalid duration '2': a number needs a unit: write 2s"),
         ({"mode": "slow", "delay": -1}, "finite number of seconds"),
         ({"mode": "down", "extra": 1}, "unknown keys ['extra']"),
         ([1], "must be a JSON object"),

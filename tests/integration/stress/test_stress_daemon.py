@@ -113,6 +113,7 @@ def test_control_runs_a_bounded_failure_burst_that_ends_by_itself(stress: StartS
         {"failure_rate": True},
         {"failure_rate": 0.5, "for": "2h"},
         {"failure_rate": 0.5, "for": 0},
+        {"failure_rate": 0.5, "for": "30"},
         {"failure_rate": 0.5, "colour": "red"},
         [0.5],
     ):

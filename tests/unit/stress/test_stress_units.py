@@ -1,4 +1,4 @@
-"""Parsers of command-line values: durations, ranges, rates, sizes, listen addresses, buckets."""
+"""Parsers of ghost-stress's own flag values: rates, fractions, listen addresses, buckets."""
 
 from __future__ import annotations
 
@@ -11,63 +11,10 @@ from hypothesis import strategies as st
 from ghost_stress.units import (
     ListenAddress,
     format_bucket,
-    parse_duration,
-    parse_duration_range,
     parse_fraction,
     parse_listen,
     parse_rate,
-    parse_size,
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("0", 0.0),
-        ("300ms", 0.3),
-        ("1.5s", 1.5),
-        ("2m", 120.0),
-        ("1h", 3600.0),
-        ("2", 2.0),
-        (".5s", 0.5),
-        (" 10s ", 10.0),
-    ],
-)
-def test_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "-1s", "1x", "ms", "1.5.2s", "1 s", "nan", "inf", "1e3s"])
-def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="invalid duration"):
-        parse_duration(text)
-
-
-@given(st.integers(min_value=0, max_value=10**6), st.sampled_from(["ms", "s", "m", "h"]))
-def test_parse_duration_scales_whole_numbers(number: int, unit: str) -> None:
-    factor = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    assert parse_duration(f"{number}{unit}") == pytest.approx(number * factor)
-
-
-def test_parse_duration_range() -> None:
-    assert parse_duration_range("200ms-900ms") == pytest.approx((0.2, 0.9))
-    assert parse_duration_range("300ms") == pytest.approx((0.3, 0.3))
-    assert parse_duration_range("0") == (0.0, 0.0)
-    assert parse_duration_range("1s-1s") == (1.0, 1.0)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("900ms-200ms", "low end is above the high end"),
-        ("200ms-", "invalid duration range"),
-        ("a-b", "invalid duration range"),
-        ("1s-2s-3s", "invalid duration range"),
-    ],
-)
-def test_parse_duration_range_rejects(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_duration_range(text)
 
 
 @pytest.mark.parametrize(
@@ -82,20 +29,6 @@ def test_parse_rate(text: str, per_second: float) -> None:
 def test_parse_rate_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="invalid rate"):
         parse_rate(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "size"),
-    [("65536", 65536), ("64KiB", 65536), ("1MiB", 1 << 20), ("10MB", 10**7), ("0", 0), ("5B", 5)],
-)
-def test_parse_size(text: str, size: int) -> None:
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["", "-1", "1.5KiB", "64kib", "KiB"])
-def test_parse_size_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="invalid size"):
-        parse_size(text)
 
 
 def test_parse_fraction() -> None:
