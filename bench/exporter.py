@@ -20,7 +20,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.procstat import cpu_seconds, histogram_buckets, quantile, rss_bytes, sum_samples
-from ghost_exporter.collector import TargetCollector
+from bench.reference import TargetCollector
 from ghost_exporter.config import parse_config
 from ghost_exporter.probes import FailureReason, Health, ProbeResult
 from ghost_exporter.store import ResultStore

@@ -1,11 +1,14 @@
-"""The one table of every metric the exporter publishes: name, type, help, labels, unit."""
+"""The one table of every metric the exporter publishes: name, type, help, labels, unit, buckets.
+
+The exporter's own metrics (``EXPORTER_METRICS``) are built from it by
+:func:`ghost_common.metricdefs.build_registry`; the target families are written by the fast
+exposition from the same definitions.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-MetricType = Literal["gauge", "counter", "histogram"]
+from ghost_common.metricdefs import MetricDef as MetricDef
+from ghost_common.metricdefs import sample_names as _sample_names
 
 #: Buckets of ghost_probe_duration_seconds (seconds).
 PROBE_DURATION_BUCKETS: tuple[float, ...] = (
@@ -38,22 +41,6 @@ SCHEDULER_LAG_BUCKETS: tuple[float, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MetricDef:
-    """One metric family.
-
-    ``name`` is the family name as exposed (counters include ``_total``); ``labels`` lists the
-    labels the exporter itself sets, before a target's configured labels.
-    """
-
-    name: str
-    type: MetricType
-    help: str
-    labels: tuple[str, ...] = ()
-    unit: str = ""
-    example: str = ""
-
-
 SERVICE_METRICS: tuple[MetricDef, ...] = (
     MetricDef(
         "ghost_service_up",
@@ -75,6 +62,7 @@ SERVICE_METRICS: tuple[MetricDef, ...] = (
         "Duration of every probe of the service.",
         ("service",),
         unit="seconds",
+        buckets=PROBE_DURATION_BUCKETS,
         example=(
             "histogram_quantile(0.95, sum by (service, le) "
             "(rate(ghost_probe_duration_seconds_bucket[5m])))"
@@ -304,6 +292,7 @@ EXPORTER_METRICS: tuple[MetricDef, ...] = (
         "histogram",
         "How late probes start against their schedule.",
         unit="seconds",
+        buckets=SCHEDULER_LAG_BUCKETS,
         example=("histogram_quantile(0.99, rate(ghost_exporter_scheduler_lag_seconds_bucket[5m]))"),
     ),
     MetricDef(
@@ -360,10 +349,4 @@ def metric_names() -> frozenset[str]:
 
 def sample_names() -> frozenset[str]:
     """Every sample name the exporter can publish, histogram suffixes included."""
-    names: set[str] = set()
-    for m in ALL_METRICS:
-        if m.type == "histogram":
-            names.update({m.name + "_bucket", m.name + "_sum", m.name + "_count"})
-        else:
-            names.add(m.name)
-    return frozenset(names)
+    return _sample_names(ALL_METRICS)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-from ghost_exporter.metrics import MetricDef
+from ghost_common.metricdefs import MetricDef, build_registry
+from ghost_common.metricdefs import sample_names as _sample_names
 
 #: Every value of the ``result`` label of ghost_remediations_total.
 Result = Literal[
@@ -52,6 +51,7 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
         "Duration of every remediation that ran: its action and its verification.",
         ("service", "action", "result"),
         unit="seconds",
+        buckets=DURATION_BUCKETS,
     ),
     MetricDef(
         "ghost_remediations_in_progress",
@@ -76,45 +76,22 @@ REMEDIATION_METRICS: Final[tuple[MetricDef, ...]] = (
 
 def sample_names() -> frozenset[str]:
     """Every sample name ghost-remediate can publish, histogram suffixes included."""
-    names: set[str] = set()
-    for metric in REMEDIATION_METRICS:
-        if metric.type == "histogram":
-            names.update(metric.name + suffix for suffix in ("_bucket", "_sum", "_count"))
-        else:
-            names.add(metric.name)
-    return frozenset(names)
-
-
-def _family_name(metric: MetricDef) -> str:
-    """prometheus_client wants counters named without ``_total``."""
-    return metric.name.removesuffix("_total") if metric.type == "counter" else metric.name
+    return _sample_names(REMEDIATION_METRICS)
 
 
 class Metrics:
-    """The metrics of one ghost-remediate, in its own registry."""
+    """The metrics of one ghost-remediate, built from the table in its own registry."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        defs = {metric.name: metric for metric in REMEDIATION_METRICS}
-
-        def spec(name: str) -> tuple[str, str, tuple[str, ...]]:
-            metric = defs[name]
-            return _family_name(metric), metric.help, metric.labels
-
-        name, doc, labels = spec("ghost_remediations_total")
-        self.remediations = Counter(name, doc, labels, registry=self.registry)
-        name, doc, labels = spec("ghost_remediation_duration_seconds")
-        self.duration = Histogram(
-            name, doc, labels, buckets=DURATION_BUCKETS, registry=self.registry
-        )
-        name, doc, labels = spec("ghost_remediations_in_progress")
-        self.in_progress = Gauge(name, doc, labels, registry=self.registry)
-        name, doc, labels = spec("ghost_remediation_silence_errors_total")
-        self.silence_errors = Counter(name, doc, labels, registry=self.registry)
+        metrics = build_registry(REMEDIATION_METRICS)
+        self.registry = metrics.registry
+        self.remediations = metrics.counter("ghost_remediations_total")
+        self.duration = metrics.histogram("ghost_remediation_duration_seconds")
+        self.in_progress = metrics.gauge("ghost_remediations_in_progress")
+        self.silence_errors = metrics.counter("ghost_remediation_silence_errors_total")
         for operation in ("create", "expire"):
             self.silence_errors.labels(operation)
-        name, doc, labels = spec("ghost_remediate_config_last_reload_successful")
-        self.reload_successful = Gauge(name, doc, labels, registry=self.registry)
+        self.reload_successful = metrics.gauge("ghost_remediate_config_last_reload_successful")
 
     def prepare(self, service: str, action: str) -> None:
         """Create every result series of (service, action) at 0, so that the first failure is

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from bench.reference import TargetCollector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ghost_exporter.collector import TargetCollector
 from ghost_exporter.config import Config, parse_config
 from ghost_exporter.exposition import choose_encoding
 from ghost_exporter.probes import DaemonStatus, FailureReason, Health, ProbeResult

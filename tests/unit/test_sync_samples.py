@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
+from bench.reference import TargetCollector
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ghost_exporter.collector import TargetCollector
 from ghost_exporter.config import Config, parse_config
 from ghost_exporter.probes import CanaryRound, FailureReason, Health, ProbeResult
 from ghost_exporter.store import ResultStore

@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 
 from aiohttp import web
+from bench.reference import TargetCollector
 from prometheus_client import CollectorRegistry
 
 from ghost_common.cel import Evaluator
-from ghost_exporter.collector import TargetCollector
 from ghost_exporter.probes import FailureReason, Health, ProbeContext
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from bench.reference import TargetCollector
 from prometheus_client import CollectorRegistry
 
-from ghost_exporter.collector import TargetCollector
 from ghost_exporter.probes import FailureReason, ProbeContext
 from ghost_exporter.runner import run_probe
 from ghost_exporter.store import ResultStore
