@@ -72,6 +72,20 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def duration_value(value: object) -> float:
+    """A duration read from a file (YAML): a string in the grammar, or the number 0.
+
+    Any other number is refused with the unit to add; booleans and other types are refused.
+    """
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value == 0:
+            return 0.0
+        raise ValueError(f"duration {value} has no unit: write e.g. {value}s")
+    raise ValueError("expected a duration such as 15s")
+
+
 def format_duration(seconds: float) -> str:
     """Format seconds as Prometheus does, to the millisecond: ``1h30m``, ``1s500ms``, ``0s``.
 
@@ -107,6 +121,16 @@ def parse_duration_range(text: str) -> tuple[float, float]:
     if low > high:
         raise ValueError(f"invalid duration range {text!r}: the low end is above the high end")
     return low, high
+
+
+def size_value(value: object) -> int:
+    """A size read from a file (YAML): a string in the grammar, or a whole number of bytes (whose
+    range the field checks: :data:`ghost_common.fields.Size`)."""
+    if isinstance(value, str):
+        return parse_size(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("expected a size such as 1MiB")
 
 
 def parse_size(text: str) -> int:

@@ -15,13 +15,12 @@ from pydantic import (
     model_validator,
 )
 
+from ghost_common.fields import Duration, PositiveDuration
 from ghost_exporter.config.schema import (
     BasicAuth,
-    Duration,
     HTTPMethod,
     LabelName,
     Name,
-    PositiveDuration,
     Regex,
     TLSConfig,
 )

@@ -19,29 +19,11 @@ from pydantic import (
 )
 
 from ghost_common.cel import Expression, compile_expression
+from ghost_common.fields import Duration as Duration
+from ghost_common.fields import PositiveDuration as PositiveDuration
+from ghost_common.fields import Size as Size
 from ghost_common.regex import Regex as CompiledRegex
 from ghost_common.regex import compile_regex
-from ghost_common.units import parse_duration, parse_size
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 15s")
-    if isinstance(value, int | float):
-        raise ValueError(f"duration {value} has no unit: write e.g. {value}s")
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError("expected a duration such as 15s")
-
-
-def _size(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected a size such as 1MiB")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        return parse_size(value)
-    raise ValueError("expected a size such as 1MiB")
 
 
 def _regex(value: Any, binary: bool = False) -> CompiledRegex:
@@ -78,9 +60,6 @@ def _headers(value: Any) -> Any:
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-Duration = Annotated[float, BeforeValidator(_duration)]
-PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-Size = Annotated[int, BeforeValidator(_size), Field(ge=0, le=1024**4)]
 Regex = Annotated[CompiledRegex, PlainValidator(_regex)]
 BinaryRegex = Annotated[CompiledRegex, PlainValidator(_binary_regex)]
 Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
-from ghost_common.units import parse_duration
+from ghost_common.fields import Duration
 
 #: exporter-toolkit's TLS versions.
 TLS_VERSIONS: dict[str, ssl.TLSVersion] = {
@@ -75,14 +75,6 @@ def _known(table: Mapping[str, object], what: str) -> Callable[[Any], Any]:
     return check
 
 
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if value == 0 and not isinstance(value, bool):
-        return 0.0
-    raise ValueError("expected a duration such as 1s")
-
-
 def _empty(value: Any) -> Any:
     """A key written without a value (``headers:``) means its default, as in Go's YAML."""
     return {} if value is None else value
@@ -134,7 +126,7 @@ class HTTPServerConfig(_Model):
 
 
 class RateLimit(_Model):
-    interval: Annotated[float, BeforeValidator(_duration), Field(ge=0)] = 0.0
+    interval: Duration = 0.0
     burst: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
+from ghost_common.fields import Duration, PositiveDuration, Size
 from ghost_common.units import (
     DURATION_UNITS,
     MAX_DURATION,
+    duration_value,
     format_duration,
     parse_duration,
     parse_duration_range,
     parse_size,
+    size_value,
 )
 
 
@@ -213,3 +217,53 @@ def test_parse_size_scales(number: int, unit: str) -> None:
             parse_size(f"{number}{unit}")
     else:
         assert parse_size(f"{number}{unit}") == number * factor
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("1m30s", 90.0), ("0", 0.0), (0, 0.0), (0.0, 0.0)])
+def test_a_file_value_is_a_duration_string_or_zero(value: object, seconds: float) -> None:
+    assert duration_value(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (5, "duration 5 has no unit: write e.g. 5s"),
+        (1.5, "duration 1.5 has no unit: write e.g. 1.5s"),
+        (-1, "duration -1 has no unit: write e.g. -1s"),
+        (True, "expected a duration such as 15s"),
+        (False, "expected a duration such as 15s"),
+        (None, "expected a duration such as 15s"),
+        (["1s"], "expected a duration such as 15s"),
+        ("5", "invalid duration '5': a number needs a unit: write 5s"),
+    ],
+)
+def test_a_file_value_that_is_not_a_duration(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match="duration") as info:
+        duration_value(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("value", "size"), [("1MiB", 1024**2), (512, 512), (0, 0)])
+def test_a_file_value_is_a_size_string_or_bytes(value: object, size: int) -> None:
+    assert size_value(value) == size
+
+
+@pytest.mark.parametrize("value", [True, 1.5, None, [1]])
+def test_a_file_value_that_is_not_a_size(value: object) -> None:
+    with pytest.raises(ValueError, match="expected a size such as 1MiB"):
+        size_value(value)
+
+
+def test_the_field_types_read_the_grammar() -> None:
+    assert TypeAdapter(Duration).validate_python("1m30s") == 90.0
+    assert TypeAdapter(Duration).validate_python(0) == 0.0
+    assert TypeAdapter(PositiveDuration).validate_python("250ms") == 0.25
+    assert TypeAdapter(Size).validate_python("64KiB") == 65536
+    for adapter, value, message in (
+        (TypeAdapter(PositiveDuration), "0", "greater than 0"),
+        (TypeAdapter(Duration), "30", "write 30s"),
+        (TypeAdapter(Size), 1024**4 + 1, "less than or equal to 1099511627776"),
+        (TypeAdapter(Size), -1, "greater than or equal to 0"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            adapter.validate_python(value)
