@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ghost_rules.sloth import SLO, ghost_slos, slos_from_spec, sloth_groups
+from ghost_rules.sloth import SLO, slos_from_spec, sloth_groups
+from ghost_rules.sloth_config import ghost_slos
 
 from .conftest import ALERTS_DIR, PROMETHEUS_DIR, expect_success, run_tool
 

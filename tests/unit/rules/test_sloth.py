@@ -14,14 +14,13 @@ from ghost_rules.sloth import (
     EventsSli,
     RawSli,
     SloAlert,
-    config_slos,
-    ghost_slos,
     go_float,
     prom_duration,
     render_window,
     slos_from_spec,
     sloth_groups,
 )
+from ghost_rules.sloth_config import config_slos, ghost_slos
 from ghost_rules.sloth_spec import SlothSpecError
 
 from .conftest import ALERTS_DIR, RECORDING_FILE, load_yaml, rules_of
