@@ -250,6 +250,27 @@ def test_zero_traffic_has_no_ratio_no_nan_and_no_alert(tmp_path: Path, idle: str
     _run_unit_test(tmp_path, test)
 
 
+def test_traffic_without_an_error_series_is_a_zero_ratio(tmp_path: Path) -> None:
+    """Events but no error counter yet (it appears at the first error): every ratio is 0."""
+    series = [item for item in _traffic(100, 0, 120) if "0+0x" not in item["values"]]
+    assert len(series) == 4
+    tests = []
+    for service, slo, _, sli_labels, spec_labels in SLOS:
+        ids = _id(service, slo)
+        for window in PERIOD_WINDOWS:
+            name = f"slo:sli_error:ratio_rate{window}"
+            labels = {**ids, **sli_labels, **spec_labels, "sloth_window": window}
+            tests.append(_expect("2h", name, service, slo, labels, 0))
+        labels = {**ids, **sli_labels, **spec_labels, "sloth_window": "30d"}
+        tests.append(
+            _expect("2h", "slo:period_error_budget_remaining:ratio", service, slo, labels, 1)
+        )
+    _run_unit_test(
+        tmp_path,
+        {"interval": "1m", "input_series": series, "promql_expr_test": tests},
+    )
+
+
 def _burst_then_idle(burst_minutes: int, idle_minutes: int) -> list[dict[str, str]]:
     """Half of all events fail for ``burst_minutes``; then nothing happens."""
     series = []
