@@ -15,16 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from ghost_exporter.config.schema import (
-    BasicAuth,
-    Duration,
-    HTTPMethod,
-    LabelName,
-    Name,
-    PositiveDuration,
-    Regex,
-    TLSConfig,
-)
+from ghost_common.schema import BasicAuth, HTTPMethod, LabelName, Name, Regex, TLSConfig
+from ghost_exporter.config.schema import Duration, PositiveDuration
 
 from .templates import DEFAULT_REGEX, TemplateError, parse
 
