@@ -14,13 +14,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ghost_common.webconfig import WebConfig, load_web_config
 from ghost_exporter import __version__
 from ghost_exporter.config import Config, ConfigError, load_config
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.logs import add_logging_flags, setup_logging
 from ghost_exporter.shard import Shard
 from ghost_exporter.web import create_app
-from ghost_exporter.webconfig import WebConfig, load_web_config
 
 log = logging.getLogger("ghost_exporter")
 

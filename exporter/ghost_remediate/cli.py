@@ -16,9 +16,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ghost_common.webconfig import WebConfig, apply_web_config, load_web_config
 from ghost_exporter import __version__
 from ghost_exporter.logs import add_logging_flags, setup_logging
-from ghost_exporter.webconfig import WebConfig, apply_web_config, load_web_config
 
 from .auth import Authenticator
 from .config import Config, ConfigError, load_config
