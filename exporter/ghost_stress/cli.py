@@ -8,7 +8,6 @@ signal N.
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import shlex
 import shutil
@@ -17,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+
+from ghost_common.logs import add_log_level_flag, setup_text_logging
 
 from .joblog import read_failed
 from .settings import Settings
@@ -213,12 +214,7 @@ def _add_common(
     )
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    out.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="log level on stderr (default info)",
-    )
+    add_log_level_flag(out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -437,11 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = settings_from(args, parser)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_text_logging(args.log_level)
     from .runtime import execute  # aiohttp and rich load only once the flags are good
 
     return execute(settings)
