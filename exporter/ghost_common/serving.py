@@ -22,6 +22,7 @@ from aiohttp import web
 
 __all__ = [
     "SHUTDOWN_TIMEOUT",
+    "add_listen_flags",
     "bound_port",
     "parse_listen",
     "serve",
@@ -45,6 +46,24 @@ def parse_listen(address: str) -> tuple[str | None, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return (host or None), int(port)
+
+
+def add_listen_flags(parser: argparse.ArgumentParser, default: str, help: str) -> None:
+    """``--web.listen-address`` (``args.listen``: host and port) and ``--web.port-file``
+    (``args.port_file``), as the servers spell them."""
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        type=parse_listen,
+        default=parse_listen(default),
+        help=help,
+    )
+    parser.add_argument(
+        "--web.port-file",
+        dest="port_file",
+        default=None,
+        help="write the bound port to this file once listening (useful with port 0)",
+    )
 
 
 def write_atomically(path: str | Path, text: str) -> None:

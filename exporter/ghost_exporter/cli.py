@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ghost_common import serving
 from ghost_common.logs import add_logging_flags, setup_logging
-from ghost_common.serving import parse_listen
+from ghost_common.serving import add_listen_flags
 from ghost_common.webconfig import WebConfig, load_web_config
 from ghost_exporter import __version__
 from ghost_exporter.config import Config, ConfigError, load_config
@@ -53,12 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"ghost-exporter {__version__}")
-    parser.add_argument(
-        "--web.listen-address",
-        dest="listen",
-        type=parse_listen,
-        default=parse_listen(":9798"),
-        help="address to listen on for /metrics and the other endpoints (default: :9798)",
+    add_listen_flags(
+        parser,
+        ":9798",
+        "address to listen on for /metrics and the other endpoints (default: :9798)",
     )
     parser.add_argument(
         "--web.config.file",
@@ -66,12 +64,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="web configuration file (exporter-toolkit format): TLS, basic auth, headers "
         "(default: plain HTTP, no auth)",
-    )
-    parser.add_argument(
-        "--web.port-file",
-        dest="port_file",
-        default=None,
-        help="write the bound port to this file once listening (useful with port 0)",
     )
     parser.add_argument(
         "--probe.max-concurrency",

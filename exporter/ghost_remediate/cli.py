@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ghost_common import __version__, serving
 from ghost_common.logs import add_logging_flags, setup_logging
-from ghost_common.serving import parse_listen
+from ghost_common.serving import add_listen_flags
 from ghost_common.webconfig import WebConfig, apply_web_config, load_web_config
 
 from .auth import Authenticator
@@ -47,19 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"ghost-remediate {__version__}")
-    parser.add_argument(
-        "--web.listen-address",
-        dest="listen",
-        type=parse_listen,
-        default=parse_listen(DEFAULT_LISTEN),
-        help=f"address to listen on (default: {DEFAULT_LISTEN})",
-    )
-    parser.add_argument(
-        "--web.port-file",
-        dest="port_file",
-        default=None,
-        help="write the bound port to this file once listening (useful with port 0)",
-    )
+    add_listen_flags(parser, DEFAULT_LISTEN, f"address to listen on (default: {DEFAULT_LISTEN})")
     parser.add_argument(
         "--dry-run",
         dest="dry_run",

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from ghost_common.hub import Hub
 from ghost_common.serving import start
 from ghost_stress.accounting import Accounting
 from ghost_stress.api import HUB, create_app
 from ghost_stress.executor import Executor
-from ghost_stress.hub import Hub
 from ghost_stress.patches import SimulatedPatches
 
 
