@@ -33,6 +33,7 @@ from typing import Any
 
 from bench.exporter import process
 from bench.procstat import histogram_buckets, quantile, rss_bytes, sum_samples
+from ghost_common.serving import write_atomically
 from ghost_common.units import format_duration, parse_duration
 
 BIN = Path(sys.executable).parent
@@ -108,13 +109,6 @@ def config_text(base: str, names: range, flapping: float, interval: float, timeo
             f"http: {{url: '{base}/{kind}/{i}', health_field: status}}}}"
         )
     return "\n".join(lines) + "\n"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # --- processes ------------------------------------------------------------------------------------

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
 from aiohttp import web
 
-from ghost_exporter.cli import write_port_file
+from ghost_common import serving
 
 SLOW_SECONDS = 3.0
 
@@ -37,17 +36,9 @@ def create_app() -> web.Application:
 async def serve(port_file: str, app: web.Application | None = None, backlog: int = 4096) -> None:
     """Serve ``app`` (by default these targets) on a loopback port written to ``port_file``,
     until SIGTERM or SIGINT."""
-    runner = web.AppRunner(app or create_app(), access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
-    await site.start()
-    write_port_file(port_file, runner.addresses[0][1])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serving.serve(
+        app or create_app(), ("127.0.0.1", 0), port_file, shutdown_timeout=0.1, backlog=backlog
+    )
 
 
 def main() -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ghost_common.logs import add_log_level_flag, setup_text_logging
+from ghost_common.serving import stop_signals
 from ghost_common.units import parse_duration
 
 from .demo import Demo, DemoSettings
@@ -123,12 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a ghost-stress daemon started with --control (e.g. http://127.0.0.1:8790): "
         'POST /-/fault/stress {"mode": "failing"} makes it fail patches for a while',
     )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="log level on stderr (default info)",
-    )
+    add_log_level_flag(parser)
     return parser
 
 
@@ -151,24 +147,21 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 async def serve(settings: DemoSettings, port_file: Path | None) -> int:
     demo = Demo(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await demo.start()
-    except OSError as exc:
-        print(f"ghost-demo: error: cannot listen: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if port_file is not None:
-            demo.write_port_file(port_file)
-        ports = ", ".join(f"{name} {port}" for name, port in demo.ports().items())
-        print(f"ghost-demo listening on {settings.host}: {ports}", file=sys.stderr, flush=True)
-        await stop.wait()
-        logging.getLogger(__name__).info("stopping")
-    finally:
-        await demo.stop()
+    with stop_signals() as stop:
+        try:
+            await demo.start()
+        except OSError as exc:
+            print(f"ghost-demo: error: cannot listen: {exc}", file=sys.stderr)
+            return 2
+        try:
+            if port_file is not None:
+                demo.write_port_file(port_file)
+            ports = ", ".join(f"{name} {port}" for name, port in demo.ports().items())
+            print(f"ghost-demo listening on {settings.host}: {ports}", file=sys.stderr, flush=True)
+            await stop.wait()
+            logging.getLogger(__name__).info("stopping")
+        finally:
+            await demo.stop()
     return 0
 
 
@@ -176,11 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = settings_from(args, parser)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_text_logging(args.log_level)
     return asyncio.run(serve(settings, args.port_file))
 
 

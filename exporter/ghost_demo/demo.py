@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ghost_stress.server import bound_port, write_atomically
+from ghost_common.serving import start, write_atomically
 
 from . import control, status_api, telemetry
 from .alerts import AlertLog
@@ -92,11 +92,9 @@ class Demo:
             app = control.create_app(
                 self.services, self.settings.fault_defaults, self.settings.stress_url
             )
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
-            await runner.setup()
-            self._control = runner
-            await web.TCPSite(runner, self.settings.host, self.control_port).start()
-            self.control_port = bound_port(runner)
+            self._control, self.control_port = await start(
+                app, self.settings.host, self.control_port, shutdown_timeout=SHUTDOWN_TIMEOUT
+            )
             log.info("control: listening on http://%s:%d", self.settings.host, self.control_port)
         except BaseException:
             await self.stop()

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ghost_stress.server import bound_port
+from ghost_common.serving import start
 
 from .faults import HEALTHY, Fault, FaultMode
 
@@ -137,17 +137,9 @@ class Service:
     async def _start(self) -> None:
         if self._runner is not None:
             return
-        runner = web.AppRunner(
-            self._factory(self), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        self._runner, self.port = await start(
+            self._factory(self), self.host, self.port, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self.port = bound_port(runner)
-        self._runner = runner
         self._started = time.monotonic()
         log.info("%s: listening on http://%s:%d", self.name, self.host, self.port)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ghost_stress.hub import Hub
+from ghost_common.hub import Hub
 
 from . import alerts
 from .base import SERVICE, base_app, error_response, read_json

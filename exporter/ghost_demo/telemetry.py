@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ghost_stress.hub import Hub
+from ghost_common.hub import Hub
 
 from .base import SERVICE, base_app
 from .faults import FaultDefaults, FaultMode

@@ -6,21 +6,20 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from aiohttp import web
-
+from ghost_common import serving
+from ghost_common.logs import add_logging_flags, setup_logging
+from ghost_common.serving import add_listen_flags
+from ghost_common.webconfig import WebConfig, load_web_config
 from ghost_exporter import __version__
 from ghost_exporter.config import Config, ConfigError, load_config
 from ghost_exporter.exporter import Exporter
-from ghost_exporter.logs import add_logging_flags, setup_logging
 from ghost_exporter.shard import Shard
 from ghost_exporter.web import create_app
-from ghost_exporter.webconfig import WebConfig, load_web_config
 
 log = logging.getLogger("ghost_exporter")
 
@@ -30,16 +29,6 @@ EXIT_OK, EXIT_UNHEALTHY, EXIT_CONFIG = 0, 1, 2
 def default_config_path() -> Path:
     """The embedded default config (the demo stack), shipped inside the package."""
     return Path(str(resources.files("ghost_exporter") / "default.yml"))
-
-
-def parse_listen(address: str) -> tuple[str | None, int]:
-    """``:9798`` (all interfaces), ``127.0.0.1:9798``, ``[::1]:9798``."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"invalid listen address {address!r}: use HOST:PORT")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return (host or None), int(port)
 
 
 def _shard(text: str) -> Shard:
@@ -64,12 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"ghost-exporter {__version__}")
-    parser.add_argument(
-        "--web.listen-address",
-        dest="listen",
-        type=parse_listen,
-        default=parse_listen(":9798"),
-        help="address to listen on for /metrics and the other endpoints (default: :9798)",
+    add_listen_flags(
+        parser,
+        ":9798",
+        "address to listen on for /metrics and the other endpoints (default: :9798)",
     )
     parser.add_argument(
         "--web.config.file",
@@ -77,12 +64,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="web configuration file (exporter-toolkit format): TLS, basic auth, headers "
         "(default: plain HTTP, no auth)",
-    )
-    parser.add_argument(
-        "--web.port-file",
-        dest="port_file",
-        default=None,
-        help="write the bound port to this file once listening (useful with port 0)",
     )
     parser.add_argument(
         "--probe.max-concurrency",
@@ -159,14 +140,6 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def write_port_file(path: str, port: int) -> None:
-    """Write the port atomically, so a reader never sees a partial file."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, path)
-
-
 async def serve(
     config_path: Path,
     config: Config,
@@ -178,36 +151,30 @@ async def serve(
 ) -> None:
     exporter = Exporter(config_path, max_concurrency=max_concurrency, shard=shard)
     app = create_app(exporter, config, web_config)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
-    await runner.setup()
-    host, port = listen
     ssl_context = web_config.ssl_context() if web_config is not None else None
-    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
-    await site.start()
-    actual = runner.addresses[0][1] if runner.addresses else port
-    log.info(
-        "listening",
-        extra={
-            "address": f"{host or ''}:{actual}",
-            "config": str(config_path),
-            "targets": len(config.targets),
-            "version": __version__,
-            "tls": ssl_context is not None,
-            "basic_auth": web_config is not None and web_config.basic_auth,
-        },
+
+    def listening(port: int) -> None:
+        log.info(
+            "listening",
+            extra={
+                "address": f"{listen[0] or ''}:{port}",
+                "config": str(config_path),
+                "targets": len(config.targets),
+                "version": __version__,
+                "tls": ssl_context is not None,
+                "basic_auth": web_config is not None and web_config.basic_auth,
+            },
+        )
+
+    await serving.serve(
+        app,
+        listen,
+        port_file,
+        exporter.reload,
+        ssl_context=ssl_context,
+        on_listening=listening,
+        on_stop=lambda: log.info("shutting down"),
     )
-    if port_file:
-        write_port_file(port_file, actual)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload()))
-    try:
-        await stop.wait()
-        log.info("shutting down")
-    finally:
-        await runner.cleanup()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

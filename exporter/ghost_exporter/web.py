@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from ghost_common.webconfig import WebConfig, apply_web_config
 from ghost_exporter import __version__
 from ghost_exporter.agreement import ReporterState
 from ghost_exporter.config import Config, Target
@@ -26,7 +27,6 @@ from ghost_exporter.exposition import (
 )
 from ghost_exporter.kinds import new_state
 from ghost_exporter.samples import TargetState
-from ghost_exporter.webconfig import WebConfig, apply_web_config
 
 EXPORTER = web.AppKey("exporter", Exporter)
 #: The counters and histograms of /probe answers, per configured target name: cumulative across

@@ -1,5 +1,5 @@
 """Authentication of notifications: ``Authorization: Bearer TOKEN`` (compared in constant time)
-on top of the basic auth every program shares (:class:`ghost_exporter.webconfig.BasicAuth`:
+on top of the basic auth every program shares (:class:`ghost_common.webconfig.BasicAuth`:
 bcrypt off the event loop, a bound on concurrent checks, a decoy hash for unknown users), or
 a signed body (:class:`Signatures`, Grafana's webhook HMAC). Anything else is refused with 401."""
 
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from ghost_exporter.webconfig import BasicAuth, TooManyChecks
+from ghost_common.webconfig import BasicAuth, TooManyChecks, basic_challenge
 
 from .config import Config, HMACSpec
 
@@ -86,7 +86,7 @@ class Authenticator:
     def challenge(self) -> str:
         """The WWW-Authenticate header of a 401."""
         if self.config.basic_auth_users:
-            return 'Basic realm="ghost-remediate", charset="UTF-8"'
+            return basic_challenge("ghost-remediate")
         return 'Bearer realm="ghost-remediate"'
 
     async def user(self, header: str | None) -> str | None:

@@ -8,17 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiohttp import web
-
-from ghost_exporter import __version__
-from ghost_exporter.logs import add_logging_flags, setup_logging
-from ghost_exporter.webconfig import WebConfig, apply_web_config, load_web_config
+from ghost_common import __version__, serving
+from ghost_common.logs import add_logging_flags, setup_logging
+from ghost_common.serving import add_listen_flags
+from ghost_common.webconfig import WebConfig, apply_web_config, load_web_config
 
 from .auth import Authenticator
 from .config import Config, ConfigError, load_config
@@ -30,16 +27,6 @@ log = logging.getLogger("ghost_remediate")
 
 EXIT_OK, EXIT_SERVE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_LISTEN = "127.0.0.1:9799"
-
-
-def parse_listen(address: str) -> tuple[str | None, int]:
-    """``127.0.0.1:9799``, ``[::1]:9799``, ``:9799`` (every interface)."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"invalid listen address {address!r}: use HOST:PORT")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return (host or None), int(port)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,19 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"ghost-remediate {__version__}")
-    parser.add_argument(
-        "--web.listen-address",
-        dest="listen",
-        type=parse_listen,
-        default=parse_listen(DEFAULT_LISTEN),
-        help=f"address to listen on (default: {DEFAULT_LISTEN})",
-    )
-    parser.add_argument(
-        "--web.port-file",
-        dest="port_file",
-        default=None,
-        help="write the bound port to this file once listening (useful with port 0)",
-    )
+    add_listen_flags(parser, DEFAULT_LISTEN, f"address to listen on (default: {DEFAULT_LISTEN})")
     parser.add_argument(
         "--dry-run",
         dest="dry_run",
@@ -88,14 +63,6 @@ def _parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     return parser
-
-
-def write_port_file(path: str, port: int) -> None:
-    """Write the port atomically, so a reader never sees a partial file."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, path)
 
 
 class Server:
@@ -133,40 +100,33 @@ class Server:
         app = create_app(self.remediator, self.authenticator, self.reload)
         if self.web_config is not None:  # basic auth and headers of web.yml, as the exporter's
             apply_web_config(app, self.web_config, realm="ghost-remediate")
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
-        await runner.setup()
-        host, port = listen
         ssl_context = self.web_config.ssl_context() if self.web_config else None
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        actual = runner.addresses[0][1] if runner.addresses else port
-        log.info(
-            "listening",
-            extra={
-                "address": f"{host or ''}:{actual}",
-                "tls": ssl_context is not None,
-                "config": str(self.config_path),
-                "rules": len(self.remediator.config.rules),
-                "dry_run": self.remediator.dry_run,
-                "version": __version__,
-            },
-        )
-        if port_file:
-            write_port_file(port_file, actual)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        try:
-            await stop.wait()
+
+        def listening(port: int) -> None:
+            log.info(
+                "listening",
+                extra={
+                    "address": f"{listen[0] or ''}:{port}",
+                    "tls": ssl_context is not None,
+                    "config": str(self.config_path),
+                    "rules": len(self.remediator.config.rules),
+                    "dry_run": self.remediator.dry_run,
+                    "version": __version__,
+                },
+            )
+
+        def stopping() -> None:
             log.info("shutting down", extra={"running": len(self.remediator.tasks)})
-        finally:
-            await runner.cleanup()
+
+        await serving.serve(
+            app,
+            listen,
+            port_file,
+            self.reload,
+            ssl_context=ssl_context,
+            on_listening=listening,
+            on_stop=stopping,
+        )
 
 
 def _load(args: argparse.Namespace) -> tuple[Config, WebConfig | None] | None:

@@ -1,4 +1,4 @@
-"""remediate.yml: YAML with line marks and ``!env``/``!file`` (the exporter's loader), the pydantic
+"""remediate.yml: YAML with line marks and ``!env``/``!file`` (the shared loader), the pydantic
 schema, cross-checks naming the key and line, and the frozen, compiled result."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from ghost_common.errors import ConfigError, ErrorDetail, format_path
+from ghost_common.loader import LoadedDocument, load_file, load_text, parse_redacted
 from ghost_common.regex import Regex
-from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
-from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
-from ghost_exporter.config.schema import TLSConfig
-from ghost_exporter.config.validate import Staged, validate_staged
+from ghost_common.schema import TLSConfig, client_context
+from ghost_common.validate import Staged, validate_staged
 
 from . import schema
 from .templates import DEFAULT_REGEX, Template, parse
@@ -243,21 +243,6 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[schema.ConfigFile]) -> lis
     return checks.details
 
 
-def client_ssl(tls: TLSConfig, base_dir: Path) -> ssl.SSLContext:
-    """A client context for an https action or probe URL (files relative to the config)."""
-
-    def resolve(name: str | None) -> str | None:
-        return None if name is None else str(base_dir / name)
-
-    ctx = ssl.create_default_context(cafile=resolve(tls.ca_file))
-    if tls.cert_file and tls.key_file:
-        ctx.load_cert_chain(str(resolve(tls.cert_file)), resolve(tls.key_file))
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def _secrets(headers: Mapping[str, SecretStr]) -> dict[str, str]:
     return {key: value.get_secret_value() for key, value in headers.items()}
 
@@ -268,7 +253,7 @@ def _ssl_or_detail(
     if not url.startswith("https:") and tls == TLSConfig():
         return None
     try:
-        return client_ssl(tls, base_dir)
+        return client_context(tls, base_dir)
     except (OSError, ssl.SSLError) as exc:
         checks.add((*path, "tls_config"), f"cannot load: {exc}")
         return None
@@ -381,7 +366,13 @@ def _build(doc: LoadedDocument, parsed: schema.ConfigFile, base_dir: Path) -> Co
 
 
 def parse_document(doc: LoadedDocument, base_dir: Path) -> Config:
-    """Validate loaded YAML into a Config, or raise ConfigError with every problem."""
+    """Validate loaded YAML into a Config, or raise ConfigError with every problem.
+
+    No message shows a value read through ``!env`` or ``!file``."""
+    return parse_redacted(doc, lambda loaded: _parse_document(loaded, base_dir))
+
+
+def _parse_document(doc: LoadedDocument, base_dir: Path) -> Config:
     staged = validate_staged(doc, schema.ConfigFile)
     details = staged.details + _cross_checks(doc, staged)
     if details or staged.model is None:

@@ -16,14 +16,7 @@ from pydantic import (
 )
 
 from ghost_common.fields import Duration, PositiveDuration
-from ghost_exporter.config.schema import (
-    BasicAuth,
-    HTTPMethod,
-    LabelName,
-    Name,
-    Regex,
-    TLSConfig,
-)
+from ghost_common.schema import BasicAuth, HTTPMethod, LabelName, Name, Regex, TLSConfig
 
 from .templates import DEFAULT_REGEX, TemplateError, parse
 

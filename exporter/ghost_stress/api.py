@@ -7,11 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ghost_common.hub import DEFAULT_CLIENT_QUEUE, Hub
+
 from .accounting import Accounting
 from .canary import BURST, RATE, CanaryError, TokenBucket, parse_canary, read_body
 from .events import DEFAULT_PAGE_LIMIT
 from .executor import Executor
-from .hub import DEFAULT_CLIENT_QUEUE, Hub
 from .reporter import Reporter
 
 ACCOUNTING = web.AppKey("accounting", Accounting)

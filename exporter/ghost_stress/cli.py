@@ -8,7 +8,6 @@ signal N.
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import shlex
 import shutil
@@ -19,6 +18,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ghost_common.units import parse_duration, parse_duration_range, parse_size
+from ghost_common.logs import add_log_level_flag, setup_text_logging
 
 from .joblog import read_failed
 from .settings import Settings
@@ -207,12 +207,7 @@ def _add_common(
     )
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    out.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="log level on stderr (default info)",
-    )
+    add_log_level_flag(out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -431,11 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = settings_from(args, parser)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_text_logging(args.log_level)
     from .runtime import execute  # aiohttp and rich load only once the flags are good
 
     return execute(settings)

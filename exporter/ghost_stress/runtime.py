@@ -16,6 +16,8 @@ from pathlib import Path
 from aiohttp import web
 from rich.console import Console
 
+from ghost_common.serving import start, write_port_file
+
 from .abort import AbortWatch
 from .accounting import Accounting
 from .api import create_app
@@ -26,7 +28,6 @@ from .joblog import JobLog
 from .patches import SimulatedPatches, Workload
 from .progress import show_progress
 from .reporter import ReportCounts, Reporter, ReporterOptions
-from .server import serve, write_atomically
 from .settings import Settings
 from .summary import Summary, measured
 from .thresholds import evaluate
@@ -38,6 +39,8 @@ EXIT_OK = 0
 EXIT_BELOW_MIN_SUCCESS = 1
 EXIT_USAGE = 2
 EXIT_THRESHOLD = 99
+#: How long stopping the status API waits for open requests; WebSockets are closed by the app.
+SHUTDOWN_TIMEOUT = 1.0
 
 
 class UsageError(Exception):
@@ -210,12 +213,12 @@ async def _start_api(
     app: web.Application, listen: ListenAddress, port_file: Path | None
 ) -> web.AppRunner:
     try:
-        runner, port = await serve(app, listen)
+        runner, port = await start(app, listen.host, listen.port, shutdown_timeout=SHUTDOWN_TIMEOUT)
     except OSError as exc:
         raise UsageError(f"cannot listen on {listen.url()}: {exc.strerror or exc}") from None
     print(f"listening on {listen.url(port)}", file=sys.stderr, flush=True)
     if port_file is not None:
-        write_atomically(port_file, f"{port}\n")
+        write_port_file(port_file, port)
     return runner
 
 

@@ -14,11 +14,11 @@ import trustme
 import yaml
 from pydantic import BaseModel
 
+from ghost_common.webconfig import parse_web_config
 from ghost_demo import cli as demo_cli
 from ghost_exporter import cli as exporter_cli
 from ghost_exporter.config import parse_config, schema
 from ghost_exporter.metrics import ALL_METRICS, PIPELINE_METRICS, REPORTER_METRICS
-from ghost_exporter.webconfig import parse_web_config
 from ghost_remediate import cli as remediate_cli
 from ghost_remediate.config import parse_config as parse_remediate
 from ghost_stress import cli as stress_cli

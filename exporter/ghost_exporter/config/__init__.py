@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
-from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
+from ghost_common.errors import ConfigError, ErrorDetail, format_path
+from ghost_common.loader import LoadedDocument, load_file, load_text, parse_redacted
+from ghost_common.validate import Staged, validate_staged
 from ghost_exporter.config.model import KINDS, Config, Kind, Target
 from ghost_exporter.config.schema import ConfigFile, Defaults, Pipeline
-from ghost_exporter.config.validate import Staged, validate_staged
 from ghost_exporter.metrics import RESERVED_LABELS
 
 __all__ = [
@@ -175,10 +175,7 @@ def parse_document(doc: LoadedDocument) -> Config:
     """Validate loaded YAML data into a Config, or raise ConfigError with every problem.
 
     No message shows a value read through ``!env`` or ``!file``."""
-    try:
-        return _parse_document(doc)
-    except ConfigError as exc:
-        raise exc.redacted(doc.secrets) from None
+    return parse_redacted(doc, _parse_document)
 
 
 def _parse_document(doc: LoadedDocument) -> Config:

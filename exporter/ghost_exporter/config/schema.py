@@ -22,17 +22,15 @@ from ghost_common.cel import Expression, compile_expression
 from ghost_common.fields import Duration as Duration
 from ghost_common.fields import PositiveDuration as PositiveDuration
 from ghost_common.fields import Size as Size
-from ghost_common.regex import Regex as CompiledRegex
-from ghost_common.regex import compile_regex
-
-
-def _regex(value: Any, binary: bool = False) -> CompiledRegex:
-    """Compiled with RE2 once, when the config is loaded; RegexError is a ValueError."""
-    if isinstance(value, CompiledRegex) and value.binary == binary:
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a regular expression")
-    return compile_regex(value, binary=binary)
+from ghost_common.schema import (
+    BasicAuth,
+    BinaryRegex,
+    HTTPMethod,
+    LabelName,
+    Name,
+    Regex,
+    TLSConfig,
+)
 
 
 def _cel(value: Any) -> Expression:
@@ -42,10 +40,6 @@ def _cel(value: Any) -> Expression:
     if not isinstance(value, str):
         raise ValueError("expected a CEL expression")
     return compile_expression(value)
-
-
-def _binary_regex(value: Any) -> CompiledRegex:
-    return _regex(value, binary=True)
 
 
 def _headers(value: Any) -> Any:
@@ -60,14 +54,9 @@ def _headers(value: Any) -> Any:
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-Regex = Annotated[CompiledRegex, PlainValidator(_regex)]
-BinaryRegex = Annotated[CompiledRegex, PlainValidator(_binary_regex)]
 Headers = Annotated[dict[str, SecretStr], BeforeValidator(_headers)]
 CelExpression = Annotated[Expression, PlainValidator(_cel)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 HealthState = Literal["healthy", "degraded", "unhealthy", "unknown"]
-HTTPMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _check_url(value: str, schemes: tuple[str, ...]) -> str:
@@ -91,27 +80,6 @@ def _check_url(value: str, schemes: tuple[str, ...]) -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class TLSConfig(_Model):
-    """TLS client options, as blackbox_exporter's ``tls_config``."""
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    server_name: str | None = None
-    insecure_skip_verify: bool = False
-
-    @model_validator(mode="after")
-    def _cert_and_key(self) -> TLSConfig:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file must be set together")
-        return self
-
-
-class BasicAuth(_Model):
-    username: str = Field(min_length=1)
-    password: SecretStr
 
 
 class Assertion(_Model):

@@ -9,7 +9,8 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from ghost_exporter.config.schema import TLSConfig
+from ghost_common.schema import TLSConfig
+from ghost_common.schema import client_context as tls_client_context
 
 _DER = _ssl.ENCODING_DER
 
@@ -33,12 +34,7 @@ def client_context(tls: TLSConfig) -> ssl.SSLContext:
 
     The cache is keyed by the options, not by the files' contents: ``clear_client_contexts``
     (called on every config load) makes the next probes read the files again."""
-    ctx = ssl.create_default_context(cafile=tls.ca_file)
-    if tls.cert_file and tls.key_file:
-        ctx.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+    ctx = tls_client_context(tls)
     ctx.sslobject_class = TimedSSLObject
     return ctx
 

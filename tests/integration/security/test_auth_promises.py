@@ -11,7 +11,7 @@ from aiohttp import web
 from tests.integration.security.conftest import HASH, PASSWORD, basic
 from tests.support import start_app
 
-from ghost_exporter.webconfig import BasicAuth, apply_web_config, load_web_config
+from ghost_common.webconfig import BasicAuth, apply_web_config, load_web_config
 
 
 async def _raw_get(port: int, target: str) -> tuple[int, bytes]:

@@ -20,7 +20,7 @@ from aiohttp import web
 from tests.integration.security.conftest import HASH, PASSWORD, PKI, basic, fetch
 from tests.support import ThreadedServer, cli, run_exporter, wait_until
 
-from ghost_exporter.webconfig import BasicAuth, WebConfig, apply_web_config, load_web_config
+from ghost_common.webconfig import BasicAuth, WebConfig, apply_web_config, load_web_config
 
 ServeTLS = Callable[[WebConfig], Awaitable[str]]
 

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from ghost_common.hub import Hub
+from ghost_common.serving import start
 from ghost_stress.accounting import Accounting
 from ghost_stress.api import HUB, create_app
 from ghost_stress.executor import Executor
-from ghost_stress.hub import Hub
 from ghost_stress.patches import SimulatedPatches
-from ghost_stress.server import serve
-from ghost_stress.units import ListenAddress
 
 
 async def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -44,7 +43,7 @@ async def _daemon(
     accounting = Accounting("stress-test", event_buffer=event_buffer)
     executor = Executor(accounting, SimulatedPatches(duration, failure_rate=0.25, seed=5))
     app = create_app(accounting, executor=executor, ws_queue=ws_queue)
-    runner, port = await serve(app, ListenAddress("127.0.0.1", 0))
+    runner, port = await start(app, "127.0.0.1", 0)
     try:
         yield Daemon(accounting, executor, app[HUB], f"http://127.0.0.1:{port}")
     finally:

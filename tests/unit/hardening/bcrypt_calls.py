@@ -1,5 +1,5 @@
 """Instruments the real bcrypt check of the shared basic auth
-(``ghost_exporter.webconfig.auth._checkpw``): which hashes it was asked to check, and the most
+(``ghost_common.webconfig.auth._checkpw``): which hashes it was asked to check, and the most
 checks that ran at once. Tests assert on these, never on how long a check took."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ghost_exporter.webconfig import auth
+from ghost_common.webconfig import auth
 
 
 class CheckpwCalls:

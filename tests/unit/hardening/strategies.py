@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from ghost_exporter.config.errors import format_path
+from ghost_common.errors import format_path
 
 SECRET_ENV = "GHOST_FUZZ_SECRET"
 SECRET = "fuzz-5ecret-7c1d9e"

@@ -11,9 +11,9 @@ import bcrypt
 import pytest
 import trustme
 
+from ghost_common.webconfig import BasicAuth, TooManyChecks, load_web_config, parse_web_config
+from ghost_common.webconfig.model import BCRYPT_HASH
 from ghost_exporter.config import ConfigError
-from ghost_exporter.webconfig import BasicAuth, TooManyChecks, load_web_config, parse_web_config
-from ghost_exporter.webconfig.model import BCRYPT_HASH
 
 from .bcrypt_calls import instrument_checkpw
 

@@ -94,6 +94,24 @@ def test_secrets_come_from_files_and_the_environment(
     assert config.basic_auth_users == {"am": hashed.encode()}
 
 
+def test_errors_never_show_a_value_read_through_a_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message that would quote a value read with ``!env`` or ``!file`` masks it, as the
+    exporter's config and the web config do."""
+    monkeypatch.setenv("GHOST_TEST_PATTERN", "Ghost(s3cret-env-value")
+    (tmp_path / "pattern").write_text("Ghost(s3cret-file-value\n")
+    rule = RULE.replace(
+        "match_re: {alertname: GhostServiceDown|GhostServiceUnhealthy}",
+        "match_re: {alertname: !env GHOST_TEST_PATTERN, severity: !file pattern}",
+    )
+    errors = errors_of(AUTH + VERIFY + "rules:\n" + rule, tmp_path)
+    assert errors == [
+        "r.yml:8: rules[0].match_re.alertname: invalid regular expression: missing ): `<secret>`",
+        "r.yml:8: rules[0].match_re.severity: invalid regular expression: missing ): `<secret>`",
+    ]
+
+
 BAD: list[tuple[str, list[str]]] = [
     # Every error of every stage: a field error never hides a cross-check's.
     ("", ["r.yml: auth: missing required key", "r.yml: rules: needs at least one rule"]),

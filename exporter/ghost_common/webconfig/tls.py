@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ghost_exporter.webconfig.model import (
+from ghost_common.webconfig.model import (
     CIPHER_SUITES,
     CURVES,
     TLS_VERSIONS,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ghost_exporter.config import ConfigError, ErrorDetail
-from ghost_exporter.config.errors import format_path
-from ghost_exporter.config.loader import LoadedDocument, load_file, load_text
-from ghost_exporter.config.validate import validate_document
-from ghost_exporter.webconfig.model import (
+from ghost_common.errors import ConfigError, ErrorDetail, format_path
+from ghost_common.loader import LoadedDocument, load_file, load_text, parse_redacted
+from ghost_common.validate import validate_document
+from ghost_common.webconfig.model import (
     BCRYPT_HASH,
     HEADERS,
     TLS_VERSIONS,
@@ -17,7 +16,7 @@ from ghost_exporter.webconfig.model import (
     WebConfigFile,
     verifies,
 )
-from ghost_exporter.webconfig.tls import TLSLoadError, server_context
+from ghost_common.webconfig.tls import TLSLoadError, server_context
 
 
 def _detail(doc: LoadedDocument, path: tuple[str | int, ...], message: str) -> ErrorDetail:
@@ -114,10 +113,7 @@ def _check(doc: LoadedDocument, parsed: WebConfigFile) -> list[ErrorDetail]:
 def parse_document(doc: LoadedDocument, base_dir: Path) -> WebConfig:
     """Validate a loaded web config document; ConfigError lists every problem (and never shows
     a value read through ``!env`` or ``!file``)."""
-    try:
-        return _parse_document(doc, base_dir)
-    except ConfigError as exc:
-        raise exc.redacted(doc.secrets) from None
+    return parse_redacted(doc, lambda loaded: _parse_document(loaded, base_dir))
 
 
 def _parse_document(doc: LoadedDocument, base_dir: Path) -> WebConfig:

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
-from ghost_exporter.config.loader import LoadedDocument
+from ghost_common.errors import ConfigError, ErrorDetail, format_path
+from ghost_common.loader import LoadedDocument
 
 Model = TypeVar("Model", bound=BaseModel)
 

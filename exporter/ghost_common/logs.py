@@ -1,4 +1,6 @@
-"""Logging in logfmt or JSON, with the fields passed as ``extra``."""
+"""Logging of every program: ``--log.level``/``--log.format`` with logfmt or JSON lines carrying
+the fields passed as ``extra`` (the servers: ghost-exporter, ghost-remediate), and ``--log-level``
+with plain text lines (the load and demo tools: ghost-stress, ghost-demo)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,6 @@ import logging
 import sys
 import time
 from typing import Any
-
-from aiohttp.http_exceptions import HttpProcessingError
 
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -89,6 +89,8 @@ class MalformedRequestFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError  # loaded with aiohttp already
+
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.msg = "refused a malformed request"
@@ -108,3 +110,22 @@ def setup_logging(level: str = "info", fmt: str = "logfmt") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+#: The line format of ``setup_text_logging``.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def add_log_level_flag(parser: argparse._ActionsContainer) -> None:
+    """``--log-level`` of the tools that log plain text lines."""
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level on stderr (default info)",
+    )
+
+
+def setup_text_logging(level: str = "info") -> None:
+    """Plain text lines on stderr: time, level, logger and message."""
+    logging.basicConfig(level=level.upper(), format=TEXT_FORMAT, stream=sys.stderr)

@@ -14,14 +14,15 @@ served without basic auth. Values may use the ``!env`` and ``!file`` tags of the
 
 from __future__ import annotations
 
-from ghost_exporter.webconfig.auth import (
+from ghost_common.webconfig.auth import (
     BasicAuth,
     TooManyChecks,
     apply_web_config,
     auth_middleware,
+    basic_challenge,
 )
-from ghost_exporter.webconfig.load import load_web_config, parse_web_config
-from ghost_exporter.webconfig.model import WebConfig
+from ghost_common.webconfig.load import load_web_config, parse_web_config
+from ghost_common.webconfig.model import WebConfig
 
 __all__ = [
     "BasicAuth",
@@ -29,6 +30,7 @@ __all__ = [
     "WebConfig",
     "apply_web_config",
     "auth_middleware",
+    "basic_challenge",
     "load_web_config",
     "parse_web_config",
 ]

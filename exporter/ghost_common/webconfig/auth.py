@@ -17,7 +17,7 @@ import bcrypt
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from ghost_exporter.webconfig.model import BCRYPT_HASH, WebConfig
+from ghost_common.webconfig.model import BCRYPT_HASH, WebConfig
 
 
 def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
@@ -190,6 +190,11 @@ def _allowed_sans(sans: list[str]) -> set[str]:
     return out
 
 
+def basic_challenge(realm: str) -> str:
+    """The ``WWW-Authenticate`` header of a 401 asking for basic auth."""
+    return f'Basic realm="{realm}", charset="UTF-8"'
+
+
 def auth_middleware(web_config: WebConfig, realm: str = "ghost-exporter") -> Middleware:
     """The middleware enforcing ``rate_limit``, ``client_allowed_sans`` and ``basic_auth_users``
     on every route except the ``ghost_unauthenticated_paths`` (matched on the route's path)."""
@@ -204,7 +209,7 @@ def auth_middleware(web_config: WebConfig, realm: str = "ghost-exporter") -> Mid
         if web_config.tls is not None and web_config.tls.client_allowed_sans is not None
         else None
     )
-    challenge = f'Basic realm="{realm}", charset="UTF-8"'
+    challenge = basic_challenge(realm)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -1,4 +1,7 @@
-"""YAML loading that keeps the line of every key, with ``!env`` and ``!file`` tags for secrets."""
+"""YAML loading that keeps the line of every key, with ``!env`` and ``!file`` tags for secrets.
+
+Every configuration file of every program is read here (``load_file``/``load_text``) and checked
+through ``parse_redacted``, so that no error message shows a value read through a tag."""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from ghost_exporter.config.errors import ConfigError, ErrorDetail, format_path
+from ghost_common.errors import ConfigError, ErrorDetail, format_path
 
 #: A config file larger than this is refused before parsing.
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -22,6 +25,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 32
 
 KeyPath = tuple[str | int, ...]
+Parsed = TypeVar("Parsed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,3 +232,12 @@ def load_file(path: str | Path) -> LoadedDocument:
             [ErrorDetail(file, line, "", f"not UTF-8: invalid byte at offset {exc.start}")]
         ) from None
     return load_text(text, file, Path(path).parent)
+
+
+def parse_redacted(doc: LoadedDocument, parse: Callable[[LoadedDocument], Parsed]) -> Parsed:
+    """``parse(doc)``; a ConfigError it raises comes out with every value read through ``!env``
+    or ``!file`` masked. Every config format validates its documents through this."""
+    try:
+        return parse(doc)
+    except ConfigError as exc:
+        raise exc.redacted(doc.secrets) from None
