@@ -45,7 +45,7 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff check exporter tests grafana alerts bench
 	$(BIN)/ruff format --check exporter tests grafana alerts bench
 	$(BIN)/mypy
-	$(BIN)/mypy alerts/generate.py
+	$(BIN)/mypy alerts/
 
 test: venv tools lint ## install everything, then run every test (unit, integration, e2e)
 	$(BIN)/pytest $(PYTEST_ARGS)

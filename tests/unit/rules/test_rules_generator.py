@@ -1,4 +1,5 @@
-"""alerts/generate.py: committed files in sync, deterministic output, profiles, config errors."""
+"""alerts/generate.py and alerts/ghost_rules: committed files in sync, deterministic output,
+profiles, config errors with file, line and key."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from ghost_common.units import parse_duration
+from ghost_rules.config import Duration
 
 from .conftest import ALERTS_DIR, ALERTS_FILE, RECORDING_FILE, ROOT, load_yaml
 
@@ -137,12 +142,12 @@ def test_fast_profile_has_the_same_rules_with_short_windows(generator: ModuleTyp
             assert group["interval"] == "1s"
             for rule in group["rules"]:
                 if "for" in rule:
-                    assert generator.duration_seconds(rule["for"]) <= 10, rule["alert"]
+                    assert parse_duration(rule["for"]) <= 10, rule["alert"]
                 # Every range but the WebSocket lookback (which only asks "is this a
                 # WebSocket feed") spans at most 30 s, so alerts fire within about 30 s.
                 expr = re.sub(r"present_over_time\([^)]*\)", "", rule["expr"])
                 for window in re.findall(r"\[(\w+)\]", expr):
-                    assert generator.duration_seconds(window) <= 30, (rule, window)
+                    assert parse_duration(window) <= 30, (rule, window)
     for group in default["ghost-alerts.yml"]:
         assert "interval" not in group  # the default keeps Prometheus's evaluation_interval
 
@@ -150,106 +155,219 @@ def test_fast_profile_has_the_same_rules_with_short_windows(generator: ModuleTyp
 def test_fast_profile_overrides_only_what_it_lists(generator: ModuleType) -> None:
     raw = load_yaml(CONFIG)["profiles"]
     merged = generator.load_config().profiles
-    assert (
-        merged["fast"]["slo"]["service_availability"]
-        == raw["default"]["slo"]["service_availability"]
-    )
-    assert (
-        merged["fast"]["slo"]["burn_rates"]["critical"]["windows"]
-        == (raw["default"]["slo"]["burn_rates"]["critical"]["windows"])
-    )
-    assert merged["fast"]["slo"]["burn_rates"]["critical"]["for"] == "0s"
-    assert merged["fast"]["alerts"]["probe_latency_high"] == {"for": "5s", "p95_above": "1s"}
+    fast, default = merged["fast"], merged["default"]
+    assert str(fast.slo.service_availability) == str(raw["default"]["slo"]["service_availability"])
+    assert fast.slo.burn_rates.critical.windows == default.slo.burn_rates.critical.windows
+    assert [float(w.factor) for w in fast.slo.burn_rates.critical.windows] == [
+        w["factor"] for w in raw["default"]["slo"]["burn_rates"]["critical"]["windows"]
+    ]
+    assert fast.slo.burn_rates.critical.for_ == "0s"
+    assert fast.alerts.probe_latency_high.model_dump(by_alias=True) == {
+        "for": "5s",
+        "p95_above": "1s",
+    }
+
+
+def line_of(path: Path, marker: str) -> int:
+    """The line (1-based) of the first line of ``path`` that contains ``marker``."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if marker in line:
+            return number
+    raise AssertionError(f"{marker!r} is not in {path}")
 
 
 @pytest.mark.parametrize(
-    ("edit", "replacement", "message"),
+    ("edit", "replacement", "expected"),
     [
         pytest.param(
             "        p95_above: 1s",
             "        p95_above: 1s\n        p99_above: 2s",
-            "unknown keys: profiles.default.alerts.probe_latency_high.p99_above",
+            [
+                (
+                    "p99_above: 2s",
+                    "profiles.default.alerts.probe_latency_high.p99_above: unknown key",
+                )
+            ],
             id="unknown-key",
         ),
         pytest.param(
             "      service_down:\n        for: 2m",
             "      service_down:\n        for: 2 minutes",
-            "profiles.default.alerts.service_down.for: expected a Prometheus duration, "
-            "got '2 minutes'",
+            [
+                (
+                    "for: 2 minutes",
+                    "profiles.default.alerts.service_down.for: expected a Prometheus duration, "
+                    "got '2 minutes'",
+                )
+            ],
             id="bad-duration",
         ),
         pytest.param(
             "      service_down:\n        for: 2m",
             "      service_down:\n        after: 2m",
-            "profiles.default.alerts.service_down.for: missing",
+            [
+                ("service_down:", "profiles.default.alerts.service_down.for: missing required key"),
+                ("after: 2m", "profiles.default.alerts.service_down.after: unknown key"),
+            ],
             id="missing-key",
         ),
         pytest.param(
             "service_availability: 0.995",
             "service_availability: 99.5",
-            "profiles.default.slo.service_availability: must be between 0 and 1, got 99.5",
+            [
+                (
+                    "service_availability: 99.5",
+                    "profiles.default.slo.service_availability: must be between 0 and 1, got 99.5",
+                )
+            ],
             id="objective-as-percent",
         ),
         pytest.param(
             "min_patches: 20 ",
             "min_patches: 0 ",
-            "profiles.default.alerts.patch_success_low.min_patches: expected a positive "
-            "integer, got 0",
+            [
+                (
+                    "min_patches: 0",
+                    "profiles.default.alerts.patch_success_low.min_patches: expected a positive "
+                    "integer, got 0",
+                )
+            ],
             id="zero-volume",
         ),
         pytest.param(
             "{long: 6h, short: 30m, factor: 6}",
             "{long: 6h, short: 45m, factor: 6}",
-            "profiles.default.slo.burn_rates.critical.windows[1].short: '45m' is not one of "
-            "the windows (5m, 30m, 1h, 2h, 6h, 1d, 3d)",
+            [
+                (
+                    "short: 45m",
+                    "profiles.default.slo.burn_rates.critical.windows[1].short: '45m' is not one "
+                    "of the windows (5m, 30m, 1h, 2h, 6h, 1d, 3d)",
+                )
+            ],
             id="unknown-window",
         ),
         pytest.param(
             "      patches_stalled:\n        for: 5s",
             "      patches_stalled:\n        for: soon",
-            "profiles.fast.alerts.patches_stalled.for: expected a Prometheus duration, got 'soon'",
+            [
+                (
+                    "for: soon",
+                    "profiles.fast.alerts.patches_stalled.for: expected a Prometheus duration, "
+                    "got 'soon'",
+                )
+            ],
             id="mistake-in-another-profile",
         ),
         pytest.param(
             "factor: 14.4}",
             "factor: .nan}",
-            "profiles.default.slo.burn_rates.critical.windows[0].factor: must be positive, got nan",
+            [
+                (
+                    "factor: .nan",
+                    "profiles.default.slo.burn_rates.critical.windows[0].factor: must be "
+                    "positive, got nan",
+                )
+            ],
             id="nan",
         ),
         pytest.param(
             "alert_labels:\n  team: ghost",
             "alert_labels:\n  team: ghost\n  severity: page",
-            "alert_labels.severity: set by the generator, not by the config",
+            [("severity: page", "alert_labels.severity: set by the generator, not by the config")],
             id="reserved-label",
         ),
         pytest.param(
             "patch_success_by_daemon: {}",
             "patch_success_by_daemon: {chaos: 1.5}",
-            "profiles.default.slo.patch_success_by_daemon.chaos: must be between 0 and 1, got 1.5",
+            [
+                (
+                    "chaos: 1.5",
+                    "profiles.default.slo.patch_success_by_daemon.chaos: must be between 0 and 1, "
+                    "got 1.5",
+                )
+            ],
             id="per-daemon-objective",
         ),
         pytest.param(
             "patch_success_by_daemon: {}",
             'patch_success_by_daemon: {"a|b": 0.5}',
-            "profiles.default.slo.patch_success_by_daemon.a|b: not a daemon name "
-            "(letters, digits, _ and -)",
+            [
+                (
+                    "a|b",
+                    "profiles.default.slo.patch_success_by_daemon.a|b: not a daemon name "
+                    "(letters, digits, _ and -)",
+                )
+            ],
             id="per-daemon-name",
         ),
         pytest.param(
             "exporter_job: ghost",
             "exporter_job: ghost\nexporter_port: 9798",
-            "unknown keys: exporter_port",
+            [("exporter_port", "exporter_port: unknown key")],
             id="unknown-top-level-key",
+        ),
+        pytest.param(
+            "        p95_above: 1s",
+            "        p95_above: 1.5s",
+            [
+                (
+                    "p95_above: 1.5s",
+                    "profiles.default.alerts.probe_latency_high.p95_above: rule files take a "
+                    "whole number of each unit (e.g. 1h30m, 0s), got '1.5s'",
+                )
+            ],
+            id="fraction-of-a-unit",
+        ),
+        pytest.param(
+            "  exporter: ''",
+            "  exporter: 'job=ghost'",
+            [
+                (
+                    "exporter: 'job=ghost'",
+                    "selectors.exporter: expected PromQL label matchers separated by commas, "
+                    'such as job=~"ghost.*", namespace="monitoring"; got \'job=ghost\'',
+                )
+            ],
+            id="bad-selector",
+        ),
+        pytest.param(
+            "cluster_label: ''",
+            "cluster_label: 'k8s-cluster'",
+            [
+                (
+                    "cluster_label:",
+                    "cluster_label: expected a label name (or '' for none), got 'k8s-cluster'",
+                )
+            ],
+            id="bad-cluster-label",
+        ),
+        pytest.param(
+            "        window: 20s\n",
+            "        window: 20s\n  slow: 5\n",
+            [("slow: 5", "profiles.slow: expected a mapping")],
+            id="profile-not-a-mapping",
+        ),
+        pytest.param(
+            "  fast:\n",
+            "  fast: 5\n",
+            [("evaluation_interval: 1s", "invalid YAML: mapping values are not allowed here")],
+            id="invalid-yaml",
         ),
     ],
 )
-def test_config_errors_name_the_key(
-    generator: ModuleType, tmp_path: Path, edit: str, replacement: str, message: str
+def test_config_errors_name_file_line_and_key(
+    generator: ModuleType,
+    tmp_path: Path,
+    edit: str,
+    replacement: str,
+    expected: list[tuple[str, str]],
 ) -> None:
     path = write_config(tmp_path, edit, replacement)
     with pytest.raises(generator.ConfigError) as excinfo:
         generator.load_config(path)
-    assert str(excinfo.value) == message
+    assert sorted(str(d) for d in excinfo.value.details) == sorted(
+        f"{path}:{line_of(path, marker)}: {message}" for marker, message in expected
+    )
 
 
 def test_cli_exits_2_on_a_bad_config_and_an_unknown_profile(tmp_path: Path) -> None:
@@ -268,11 +386,12 @@ def test_cli_exits_2_on_a_bad_config_and_an_unknown_profile(tmp_path: Path) -> N
     ("text", "seconds"),
     [("0s", 0), ("500ms", 0.5), ("5m", 300), ("1h30m", 5400), ("14d", 1209600), ("1w", 604800)],
 )
-def test_durations(generator: ModuleType, text: str, seconds: float) -> None:
-    assert generator.duration_seconds(text) == pytest.approx(seconds)
+def test_durations(text: str, seconds: float) -> None:
+    assert TypeAdapter(Duration).validate_python(text) == text  # kept as written
+    assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "5", "5 m", "m5", "1.5h", "-1s"])
-def test_bad_durations(generator: ModuleType, text: str) -> None:
-    with pytest.raises(ValueError, match="not a Prometheus duration"):
-        generator.duration_seconds(text)
+@pytest.mark.parametrize("text", ["", "5", "5 m", "m5", "1.5h", "-1s", "0", 5])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValidationError, match=r"expected a Prometheus duration|whole number"):
+        TypeAdapter(Duration).validate_python(text)
