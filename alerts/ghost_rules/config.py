@@ -110,11 +110,34 @@ def _split_matchers(text: str) -> list[str]:
     return [m.group(0) for m in re.finditer(_MATCHER, text)]
 
 
+#: Labels the rules group by or set themselves: a cluster label must be another one.
+RULE_LABELS: Final = frozenset(
+    [
+        "action",
+        "daemon",
+        "instance",
+        "job",
+        "le",
+        "observer",
+        "outcome",
+        "pipeline",
+        "reason",
+        "reporter",
+        "result",
+        "service",
+        "severity",
+        "state",
+    ]
+)
+
+
 def _cluster_label(value: object) -> str:
     if not isinstance(value, str) or (
         value and (_LABEL_NAME.fullmatch(value) is None or value.startswith("__"))
     ):
         raise ValueError(f"expected a label name (or '' for none), got {value!r}")
+    if value in RULE_LABELS:
+        raise ValueError(f"{value!r} is a label the rules use themselves; name another one")
     return value
 
 

@@ -6,12 +6,19 @@ the rules: read from alerts/config.yml (its ``default`` profile) through the rul
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Final
 
 from ghost_common.units import parse_duration
-from ghost_rules import DEFAULT_PROFILE, load_config
+from ghost_rules import CONFIG_PATH, DEFAULT_PROFILE, load_config
 
-_RULES = load_config()
+#: Environment variable naming another rules config for the dashboards (the mixin build's
+#: ``--config`` sets it); alerts/config.yml when unset.
+CONFIG_ENV: Final = "GHOST_RULES_CONFIG"
+#: The rules config the dashboards were built from.
+RULES_CONFIG: Final = Path(os.environ.get(CONFIG_ENV) or CONFIG_PATH).resolve()
+_RULES = load_config(RULES_CONFIG)
 _PROFILE = _RULES.profile(DEFAULT_PROFILE)
 
 #: uid and name of the Prometheus datasource in grafana/provisioning/datasources/ghost.yml.
@@ -52,6 +59,7 @@ WEBSOCKET_LAG_LIMIT: Final = parse_duration(_PROFILE.alerts.websocket_stale.lag_
 #: The label that tells clusters apart in the rules ("" when off); the dashboards then get a
 #: ``cluster`` variable and every selector matches it.
 CLUSTER_LABEL: Final = _RULES.settings.cluster_label
+CLUSTER_VARIABLE: Final = "cluster"
 #: Label matchers of the exporter's series (alerts/config.yml ``selectors.exporter``).
 EXPORTER_SELECTOR: Final = _RULES.settings.selectors.exporter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from .constants import BURN_RATE_FACTORS, BURN_RATE_TIERS
+from .constants import BURN_RATE_FACTORS, BURN_RATE_TIERS, CLUSTER_LABEL, CLUSTER_VARIABLE
 
 #: Label matchers; multi-value variables expand to a regular expression, hence ``=~``.
 JOB: Final = 'job=~"$job"'
@@ -55,9 +55,14 @@ BURN_DESCRIPTION: Final = (
 )
 
 
+#: With a cluster label in alerts/config.yml, every selector matches the cluster variable.
+CLUSTER: Final = f'{CLUSTER_LABEL}="${CLUSTER_VARIABLE}"' if CLUSTER_LABEL else ""
+
+
 def selector(metric: str, *matchers: str) -> str:
-    """``metric{matcher, ...}``."""
-    return metric + "{" + ", ".join(matchers) + "}"
+    """``metric{matcher, ...}``, the cluster matcher first when there is a cluster label."""
+    every = [CLUSTER, *matchers] if CLUSTER else list(matchers)
+    return metric + "{" + ", ".join(every) + "}"
 
 
 def _state_code(metric: str, by: str, matchers: Sequence[str]) -> str:

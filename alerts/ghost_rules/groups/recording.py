@@ -76,32 +76,33 @@ def groups(ctx: Context) -> list[Group]:
     windows = ctx.profile.windows.items()
     probes = ctx.series("ghost_probes_total")
     probe_failures = ctx.series("ghost_probe_failures_total")
-    slo = (
-        [
-            record(
-                f"ghost:service_error_ratio:rate{name}",
-                ratio(rate(probe_failures, window), rate(probes, window), ctx.by("service")),
-            )
-            for name, window in windows
-        ]
-        + [
-            record(
-                f"ghost:patch_error_ratio:rate{name}",
-                ratio(rate(failed, window), rate(finished, window), daemon),
-            )
-            for name, window in windows
-        ]
-        + [
-            record(
-                f"ghost:pipeline_error_ratio:rate{name}",
-                ratio(rate(lost, window), rate(seen, window), pipeline),
-            )
-            for name, window in windows
-        ]
-    )
+    # One group per family: a group holds at most 20 rules (the monitoring-mixins style).
+    service_slo = [
+        record(
+            f"ghost:service_error_ratio:rate{name}",
+            ratio(rate(probe_failures, window), rate(probes, window), ctx.by("service")),
+        )
+        for name, window in windows
+    ]
+    patch_slo = [
+        record(
+            f"ghost:patch_error_ratio:rate{name}",
+            ratio(rate(failed, window), rate(finished, window), daemon),
+        )
+        for name, window in windows
+    ]
+    pipeline_slo = [
+        record(
+            f"ghost:pipeline_error_ratio:rate{name}",
+            ratio(rate(lost, window), rate(seen, window), pipeline),
+        )
+        for name, window in windows
+    ]
     return [
         ctx.group("ghost.recording.services", services),
         ctx.group("ghost.recording.patches", patch_rules),
         ctx.group("ghost.recording.pipelines", pipelines),
-        ctx.group("ghost.recording.slo", slo),
+        ctx.group("ghost.recording.slo.services", service_slo),
+        ctx.group("ghost.recording.slo.patches", patch_slo),
+        ctx.group("ghost.recording.slo.pipelines", pipeline_slo),
     ]

@@ -8,6 +8,8 @@ added together, and an annotation's query reads the alert's own cluster.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +224,34 @@ def test_other_jobs_are_left_out_and_clusters_kept_apart(built: Path) -> None:
     test_file.write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
     result = expect_success("promtool", "test", "rules", str(test_file))
     assert "SUCCESS" in result.stdout, result.report()
+
+
+@pytest.mark.parametrize("with_settings", [False, True], ids=["defaults", "selector-and-cluster"])
+def test_mixin_rule_files_pass_promtool_check(tmp_path: Path, with_settings: bool) -> None:
+    """`make mixin`'s prometheus_alerts.yaml and prometheus_rules.yaml load in Prometheus."""
+    config = yaml.safe_load((ALERTS_DIR / "config.yml").read_text(encoding="utf-8"))
+    if with_settings:
+        config["selectors"] = {"exporter": SELECTOR, "remediate": REMEDIATE_SELECTOR}
+        config["cluster_label"] = "cluster"
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ALERTS_DIR / "mixin.py"),
+            "--config",
+            str(tmp_path / "config.yml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = [
+        tmp_path / "out" / "prometheus_alerts.yaml",
+        tmp_path / "out" / "prometheus_rules.yaml",
+    ]
+    result = expect_success("promtool", "check", "rules", *map(str, files))
+    assert result.stdout.count("SUCCESS") == len(files), result.report()

@@ -342,6 +342,18 @@ def line_of(path: Path, marker: str) -> int:
             id="bad-cluster-label",
         ),
         pytest.param(
+            "cluster_label: ''",
+            "cluster_label: service",
+            [
+                (
+                    "cluster_label:",
+                    "cluster_label: 'service' is a label the rules use themselves; name another "
+                    "one",
+                )
+            ],
+            id="cluster-label-the-rules-use",
+        ),
+        pytest.param(
             "        window: 20s\n",
             "        window: 20s\n  slow: 5\n",
             [("slow: 5", "profiles.slow: expected a mapping")],
