@@ -1,7 +1,10 @@
 """The rule files, the group builders that fill them, and what every alert gets alike.
 
-A group builder is ``(Context) -> list[Group]``; a new group (or a family of groups) is one
-module under ``groups/`` and one entry in :data:`RECORDING_GROUPS` or :data:`ALERT_GROUPS`.
+A group builder is ``(Context) -> list[Group]``; a new group (or a family of groups, such as
+SLO series for another tool's dashboards) is one module and one entry in
+:data:`RECORDING_GROUPS` or :data:`ALERT_GROUPS` (or a new file in :data:`FILES`). `make mixin`
+puts every group with alerts into prometheus_alerts.yaml and every other group into
+prometheus_rules.yaml, whichever file it belongs to.
 """
 
 from __future__ import annotations
