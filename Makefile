@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 APT_TOOLS := promtool:prometheus amtool:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
 PYTEST_ARGS ?=
 
-.PHONY: help venv install tools run stack test lint typecheck unit integration e2e bench dashboards rules soak clean
+.PHONY: help venv install tools run stack test lint typecheck unit integration e2e bench dashboards rules mixin soak clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +45,7 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff check exporter tests grafana alerts bench
 	$(BIN)/ruff format --check exporter tests grafana alerts bench
 	$(BIN)/mypy
-	$(BIN)/mypy alerts/generate.py
+	$(BIN)/mypy alerts/
 
 test: venv tools lint ## install everything, then run every test (unit, integration, e2e)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -66,13 +66,16 @@ bench: venv tools ## benchmarks, 3 runs each (16-21 min): medians and ranges, $(
 dashboards: venv ## regenerate grafana/dashboards/*.json from grafana/*.py
 	$(BIN)/python grafana/generate.py
 
-rules: venv ## regenerate prometheus/rules and alerts/ rule files from alerts/generate.py
+rules: venv ## regenerate prometheus/rules and alerts/ rule files from alerts/config.yml (alerts/ghost_rules)
 	$(BIN)/python alerts/generate.py
+
+mixin: venv ## write mixin_out/: prometheus_alerts.yaml, prometheus_rules.yaml, dashboards_out/*.json
+	$(BIN)/python alerts/mixin.py --out mixin_out
 
 soak: venv ## long soak run, not part of `make test` (SOAK_DURATION=30m by default)
 	@mkdir -p $(RUN_DIR)
 	$(BIN)/python -m bench.soak --duration $${SOAK_DURATION:-30m} --out $(RUN_DIR)/soak.json
 
 clean: ## remove the venv, the run folder and caches
-	rm -rf $(VENV) $(RUN_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(RUN_DIR) mixin_out .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+# The dashboards (grafana/ghost_dashboards) read the rules' objectives through alerts/ghost_rules.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "alerts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghost_dashboards.render import main

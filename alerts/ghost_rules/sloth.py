@@ -3,15 +3,15 @@
 For each SLO this builds the three rule groups ``sloth generate`` would write for it (Sloth's
 ``prometheus/v1`` spec, default windows catalog), as plain dicts ready for YAML:
 
-- ``sloth-slo-sli-recordings-ID``: ``slo:sli_error:ratio_rate5m``, ``_rate30m``, ``_rate1h``,
+- ``sloth-sli-ID``: ``slo:sli_error:ratio_rate5m``, ``_rate30m``, ``_rate1h``,
   ``_rate2h``, ``_rate6h``, ``_rate1d``, ``_rate3d`` from the SLO's queries, and the period's ratio
   (``slo:sli_error:ratio_rate30d``; ``_rate4w`` for a 28-day period) computed as Sloth does, from
   the 5m ratio: ``sum_over_time(5m[30d]) / count_over_time(5m[30d])``;
-- ``sloth-slo-meta-recordings-ID``: ``slo:objective:ratio``, ``slo:error_budget:ratio``,
+- ``sloth-meta-ID``: ``slo:objective:ratio``, ``slo:error_budget:ratio``,
   ``slo:time_period:days``, ``slo:current_burn_rate:ratio`` (5m ratio / budget),
   ``slo:period_burn_rate:ratio`` (period ratio / budget),
   ``slo:period_error_budget_remaining:ratio`` (1 - period burn rate) and ``sloth_slo_info``;
-- ``sloth-slo-alerts-ID``, only for an SLO with alerts: Sloth's multi-window, multi-burn-rate page
+- ``sloth-alerts-ID``, only for an SLO with alerts: Sloth's multi-window, multi-burn-rate page
   alert (5m and 1h over 14.4x the budget, or 30m and 6h over 6x) and ticket alert (2h and 1d over
   3x, or 6h and 3d over 1x), both named by the spec's ``alerting.name``.
 
@@ -200,11 +200,11 @@ def sloth_groups(slos: Sequence[SLO], *, interval: str | None = None) -> list[di
         if slo.id in seen:
             raise ValueError(f"two SLOs with sloth_id {slo.id!r}")
         seen.add(slo.id)
-        groups.append(_group(f"sloth-slo-sli-recordings-{slo.id}", interval, _sli_rules(slo)))
-        groups.append(_group(f"sloth-slo-meta-recordings-{slo.id}", interval, _meta_rules(slo)))
+        groups.append(_group(f"sloth-sli-{slo.id}", interval, _sli_rules(slo)))
+        groups.append(_group(f"sloth-meta-{slo.id}", interval, _meta_rules(slo)))
         alerts = _alert_rules(slo)
         if alerts:
-            groups.append(_group(f"sloth-slo-alerts-{slo.id}", interval, alerts))
+            groups.append(_group(f"sloth-alerts-{slo.id}", interval, alerts))
     return groups
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ghost_common.units import parse_duration, parse_duration_range, parse_size
 from ghost_common.logs import add_log_level_flag, setup_text_logging
+from ghost_common.units import parse_duration, parse_duration_range, parse_size
 
 from .joblog import read_failed
 from .settings import Settings

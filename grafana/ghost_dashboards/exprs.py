@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from .constants import BURN_RATE_FACTORS
+from .constants import BURN_RATE_FACTORS, BURN_RATE_TIERS, CLUSTER_LABEL, CLUSTER_VARIABLE
 
 #: Label matchers; multi-value variables expand to a regular expression, hence ``=~``.
 JOB: Final = 'job=~"$job"'
@@ -35,21 +35,34 @@ SYNC_MAPPINGS: Final = {0: ("DISAGREES", "red"), 1: ("AGREES", "green")}
 DOWN_CODE: Final = -1
 STATE_MAPPINGS: Final = {DOWN_CODE: ("DOWN", "red"), **HEALTH_MAPPINGS}
 
+_BURN_COLOURS: Final = ("yellow", "orange", "red", "dark-red")
 #: Thresholds of burn-rate panels: one colour step at each alert factor.
 BURN_STEPS: Final = [
     (None, "green"),
-    *zip(BURN_RATE_FACTORS, ("yellow", "orange", "red", "dark-red"), strict=True),
+    *(
+        (factor, _BURN_COLOURS[min(index, len(_BURN_COLOURS) - 1)])
+        for index, factor in enumerate(BURN_RATE_FACTORS)
+    ),
 ]
 BURN_DESCRIPTION: Final = (
     "1 spends the error budget exactly over the SLO period; the lines are the burn-rate "
-    "factors of the Ghost*ErrorBudgetBurn alerts: {:g} and {:g} (warning), {:g} and {:g} "
-    "(critical).".format(*BURN_RATE_FACTORS)
+    "factors of the Ghost*ErrorBudgetBurn alerts: "
+    + ", ".join(
+        " and ".join(f"{factor:g}" for factor in factors) + f" ({severity})"
+        for severity, factors in BURN_RATE_TIERS
+    )
+    + "."
 )
 
 
+#: With a cluster label in alerts/config.yml, every selector matches the cluster variable.
+CLUSTER: Final = f'{CLUSTER_LABEL}="${CLUSTER_VARIABLE}"' if CLUSTER_LABEL else ""
+
+
 def selector(metric: str, *matchers: str) -> str:
-    """``metric{matcher, ...}``."""
-    return metric + "{" + ", ".join(matchers) + "}"
+    """``metric{matcher, ...}``, the cluster matcher first when there is a cluster label."""
+    every = [CLUSTER, *matchers] if CLUSTER else list(matchers)
+    return metric + "{" + ", ".join(every) + "}"
 
 
 def _state_code(metric: str, by: str, matchers: Sequence[str]) -> str:

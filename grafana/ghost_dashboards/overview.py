@@ -37,9 +37,15 @@ from .panels import (
     table_panel,
     timeseries_panel,
 )
-from .variables import daemon_variable, datasource_variable, job_variable, service_variable
+from .variables import (
+    cluster_variables,
+    daemon_variable,
+    datasource_variable,
+    job_variable,
+    service_variable,
+)
 
-FIRING_GHOST_ALERTS = 'ALERTS{alertname=~"Ghost.*", alertstate="firing"}'
+FIRING_GHOST_ALERTS = selector("ALERTS", 'alertname=~"Ghost.*"', 'alertstate="firing"')
 #: Series colours of ghost_remediations_total results, by regular expression on the series name.
 REMEDIATION_COLOURS = {
     ".*succeeded": "green",
@@ -61,7 +67,13 @@ def build() -> BuiltDashboard:
         "Health and latency of every ghost service, whether ghost's own monitors agree with "
         "them and deliver real-time events in time, patch delivery by the stress daemons, "
         "firing Ghost alerts and the exporter itself.",
-        [datasource_variable(), job_variable(), service_variable(multi=True), daemon_variable()],
+        [
+            datasource_variable(),
+            *cluster_variables(),
+            job_variable(),
+            service_variable(multi=True),
+            daemon_variable(),
+        ],
     )
     _services(board)
     _sync(board)

@@ -18,7 +18,7 @@ from .exprs import (
 )
 from .layout import Board, BuiltDashboard
 from .panels import Query, heatmap_panel, stat_panel, timeseries_panel
-from .variables import daemon_variable, datasource_variable, job_variable
+from .variables import cluster_variables, daemon_variable, datasource_variable, job_variable
 
 PERCENTILES = (0.5, 0.95, 0.99)
 
@@ -29,7 +29,7 @@ def build() -> BuiltDashboard:
         "Ghost patches",
         "Patch delivery by the stress daemons: throughput by outcome, success ratio and error "
         "budget burn rate, duration percentiles and heatmap, patches in flight, restarts.",
-        [datasource_variable(), job_variable(), daemon_variable()],
+        [datasource_variable(), *cluster_variables(), job_variable(), daemon_variable()],
     )
     _now(board)
     _success(board)

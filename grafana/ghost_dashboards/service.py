@@ -24,7 +24,7 @@ from .exprs import (
 )
 from .layout import Board, BuiltDashboard
 from .panels import Query, stat_panel, state_timeline_panel, timeseries_panel
-from .variables import datasource_variable, job_variable, service_variable
+from .variables import cluster_variables, datasource_variable, job_variable, service_variable
 
 HEALTH_STEPS = [(None, "text"), (1.0, "red"), (2.0, "orange"), (3.0, "green")]
 
@@ -35,7 +35,12 @@ def build() -> BuiltDashboard:
         "Ghost service",
         "One ghost service in detail: availability, latency by phase, status code, health state "
         "history, failure reasons and certificate expiry.",
-        [datasource_variable(), job_variable(), service_variable(multi=False)],
+        [
+            datasource_variable(),
+            *cluster_variables(),
+            job_variable(),
+            service_variable(multi=False),
+        ],
     )
     _now(board)
     _availability(board)

@@ -1,12 +1,19 @@
-"""Dashboard variables: datasource, job, service, daemon."""
+"""Dashboard variables: datasource, cluster (with a cluster label), job, service, daemon."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 
-from .constants import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
-from .exprs import JOB, selector
+from .constants import (
+    CLUSTER_LABEL,
+    CLUSTER_VARIABLE,
+    DATASOURCE_NAME,
+    DATASOURCE_UID,
+    DATASOURCE_VARIABLE,
+    EXPORTER_SELECTOR,
+)
+from .exprs import CLUSTER, JOB, selector
 from .panels import DATASOURCE
 
 _ALL = dashboard_model.VariableOption(selected=True, text="All", value="$__all")
@@ -54,10 +61,31 @@ def _label_values(
 JOB_SERIES = ("ghost_exporter_build_info", "ghost_service_up", "ghost_daemon_up")
 
 
+def _exporter_series(*matchers: str) -> str:
+    """Every series of JOB_SERIES, narrowed by the rules' exporter selector and ``matchers``."""
+    series = "|".join(JOB_SERIES)
+    every = [
+        f'__name__=~"{series}"',
+        *([EXPORTER_SELECTOR] if EXPORTER_SELECTOR else []),
+        *matchers,
+    ]
+    return "{" + ", ".join(every) + "}"
+
+
+def cluster_variables() -> list[dashboard_builder.QueryVariable]:
+    """The cluster to show, when alerts/config.yml names a cluster label; else none."""
+    if not CLUSTER_LABEL:
+        return []
+    query = f"label_values({_exporter_series()}, {CLUSTER_LABEL})"
+    return [_label_values(CLUSTER_VARIABLE, "Cluster", query, multi=False)]
+
+
 def job_variable() -> dashboard_builder.QueryVariable:
     """Prometheus jobs scraping a ghost exporter's /metrics or its /probe endpoint."""
-    series = "|".join(JOB_SERIES)
-    return _label_values("job", "Job", f'label_values({{__name__=~"{series}"}}, job)', multi=True)
+    matchers = [CLUSTER] if CLUSTER else []
+    return _label_values(
+        "job", "Job", f"label_values({_exporter_series(*matchers)}, job)", multi=True
+    )
 
 
 def service_variable(*, multi: bool) -> dashboard_builder.QueryVariable:

@@ -109,7 +109,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Loade
 
 
 def _rule_groups() -> list[str]:
-    files = (PROMETHEUS_DIR / "rules" / "ghost-recording.yml", ALERTS_DIR / "ghost-alerts.yml")
+    files = (*sorted((PROMETHEUS_DIR / "rules").glob("*.yml")), ALERTS_DIR / "ghost-alerts.yml")
     return [g["name"] for f in files for g in yaml.safe_load(f.read_text())["groups"]]
 
 

@@ -170,7 +170,9 @@ def test_per_daemon_patch_objectives(tmp_path: Path) -> None:
         "group_eval_order": [
             "ghost.recording.services",
             "ghost.recording.patches",
-            "ghost.recording.slo",
+            "ghost.recording.slo.services",
+            "ghost.recording.slo.patches",
+            "ghost.recording.slo.pipelines",
             "ghost.alerts.services",
             "ghost.alerts.websocket",
             "ghost.alerts.patches",

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import yaml
 
+from ghost_rules import DEFAULT_PROFILE, load_config
+
 from .conftest import ROOT
 
 RULES_DIR = ROOT / "prometheus" / "rules"
-WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+#: The error-ratio windows of alerts/config.yml.
+WINDOWS = tuple(load_config().profile(DEFAULT_PROFILE).windows)
 
 #: Recording rule -> the labels it keeps.
 FIXED_RULES: dict[str, tuple[str, ...]] = {

@@ -1,10 +1,8 @@
-"""Shared by the rule tests: the project's paths, the generator module and the parsed files."""
+"""Shared by the rule tests: the project's paths, the rules package and the parsed files."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -13,28 +11,17 @@ from typing import Any
 import pytest
 import yaml
 
+import ghost_rules
+
 ROOT = Path(__file__).resolve().parents[3]
 ALERTS_DIR = ROOT / "alerts"
 TESTS_DIR = ALERTS_DIR / "tests"
 RUNBOOKS = ALERTS_DIR / "runbooks.md"
 RECORDING_FILE = ROOT / "prometheus" / "rules" / "ghost-recording.yml"
 ALERTS_FILE = ALERTS_DIR / "ghost-alerts.yml"
+SLOTH_FILE = ROOT / "prometheus" / "rules" / "ghost-sloth.yml"
 ALERTMANAGER_FILE = ALERTS_DIR / "alertmanager.yml"
 DOCS_FILE = ROOT / "docs" / "alerts.md"
-
-
-def load_generator() -> ModuleType:
-    """alerts/generate.py as a module (it is a script, not part of a package)."""
-    name = "ghost_alerts_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ALERTS_DIR / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 def load_yaml(path: Path) -> Any:
@@ -62,7 +49,8 @@ def github_anchors(markdown: str) -> set[str]:
 
 @pytest.fixture(scope="session")
 def generator() -> ModuleType:
-    return load_generator()
+    """The rules package alerts/ghost_rules (alerts/ is on pytest's pythonpath)."""
+    return ghost_rules
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,13 @@ and the SLOs of the rules config. promtool runs them in tests/integration/rules.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ghost_rules import ConfigError, build, load_config
 from ghost_rules.sloth import (
     SLO,
     EventsSli,
@@ -23,7 +25,7 @@ from ghost_rules.sloth import (
 from ghost_rules.sloth_config import config_slos, ghost_slos
 from ghost_rules.sloth_spec import SlothSpecError
 
-from .conftest import ALERTS_DIR, RECORDING_FILE, load_yaml, rules_of
+from .conftest import ALERTS_DIR, RECORDING_FILE, SLOTH_FILE, load_yaml, rules_of
 
 EXAMPLE_SPEC = ALERTS_DIR / "tests" / "sloth" / "status-api.yml"
 SLI_RECORDS = [
@@ -92,7 +94,7 @@ def test_an_slo_without_alerting_has_no_alert_group() -> None:
     slos = slos_from_spec(spec)
     assert all(slo.page_alert is None and slo.ticket_alert is None for slo in slos)
     names = [group["name"] for group in sloth_groups(slos)]
-    assert not [name for name in names if name.startswith("sloth-slo-alerts-")]
+    assert not [name for name in names if name.startswith("sloth-alerts-")]
 
 
 def test_sloths_own_spelling_of_the_raw_query_is_accepted() -> None:
@@ -216,15 +218,15 @@ def test_an_slo_outside_sloths_catalog_is_refused() -> None:
 def test_each_slo_has_sloths_groups_and_series() -> None:
     groups = sloth_groups(slos_from_spec(_spec()))
     assert [group["name"] for group in groups] == [
-        "sloth-slo-sli-recordings-status-api-patch-events",
-        "sloth-slo-meta-recordings-status-api-patch-events",
-        "sloth-slo-alerts-status-api-patch-events",
-        "sloth-slo-sli-recordings-status-api-probes",
-        "sloth-slo-meta-recordings-status-api-probes",
-        "sloth-slo-alerts-status-api-probes",
+        "sloth-sli-status-api-patch-events",
+        "sloth-meta-status-api-patch-events",
+        "sloth-alerts-status-api-patch-events",
+        "sloth-sli-status-api-probes",
+        "sloth-meta-status-api-probes",
+        "sloth-alerts-status-api-probes",
     ]
-    sli = _one(groups, "sloth-slo-sli-recordings-status-api-patch-events")["rules"]
-    meta = _one(groups, "sloth-slo-meta-recordings-status-api-patch-events")["rules"]
+    sli = _one(groups, "sloth-sli-status-api-patch-events")["rules"]
+    meta = _one(groups, "sloth-meta-status-api-patch-events")["rules"]
     assert [rule["record"] for rule in sli] == SLI_RECORDS
     assert [rule["record"] for rule in meta] == META_RECORDS
     ids = {
@@ -507,3 +509,44 @@ def test_the_config_adds_the_specs_under_sloth_specs() -> None:
     with pytest.raises(SlothSpecError) as excinfo:
         config_slos(config)
     assert [path for path, _ in excinfo.value.problems] == ["sloth_specs[1].slos[0].objective"]
+
+
+# --------------------------------------------------------------------------------------------
+# sloth_specs in alerts/config.yml, through the rules generator
+
+
+def _write_config_with_specs(tmp_path: Path, specs: list[dict[str, Any]]) -> Path:
+    text = (ALERTS_DIR / "config.yml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yml"
+    path.write_text(text + "\n" + yaml.safe_dump({"sloth_specs": specs}), encoding="utf-8")
+    return path
+
+
+def test_committed_sloth_file_holds_the_groups_of_the_config_slos() -> None:
+    groups = load_yaml(SLOTH_FILE)["groups"]
+    assert [g["name"] for g in groups] == [
+        f"sloth-{kind}-ghost-{name}"
+        for name in ("service-availability", "patch-success", "pipeline-delivery")
+        for kind in ("sli", "meta")
+    ]
+
+
+def test_specs_under_sloth_specs_reach_the_generated_rules(tmp_path: Path) -> None:
+    config = load_config(_write_config_with_specs(tmp_path, [_spec()]))
+    names = [g["name"] for g in build(config, "default")["ghost-sloth.yml"]]
+    assert "sloth-alerts-status-api-patch-events" in names
+    assert names[:6] == [g["name"] for g in load_yaml(SLOTH_FILE)["groups"]]
+
+
+def test_a_bad_spec_is_a_config_error_with_file_line_and_key(tmp_path: Path) -> None:
+    broken = copy.deepcopy(_spec())
+    broken["slos"][1]["objective"] = 150
+    path = _write_config_with_specs(tmp_path, [_spec(), broken])
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    [detail] = excinfo.value.details
+    assert detail.path == "sloth_specs[1].slos[1].objective"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert detail.line is not None
+    assert lines[detail.line - 1].strip() == "objective: 150"
+    assert str(path) in detail.file

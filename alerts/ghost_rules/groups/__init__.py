@@ -1,0 +1,1 @@
+"""One module per rule group (or family of groups); each has ``groups(ctx) -> list[Group]``."""
