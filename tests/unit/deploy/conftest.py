@@ -19,8 +19,8 @@ from ghost_deploy import overlays, render, sources
 ROOT = sources.ROOT
 KUBE_DIR = sources.KUBERNETES_DIR
 OVERLAYS = tuple(overlays.COMPONENTS)
-#: A user's kustomization combining every component that combines with the others.
-COMBINED = ("probe-mode", "stress", "remediation")
+#: A user's kustomization combining every component.
+COMBINED = ("sharded", "probe-mode", "stress", "remediation")
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -95,7 +95,7 @@ def test_only_ghost_remediate_gets_a_token_and_it_may_patch_one_deployment() -> 
     automount = {
         obj["metadata"]["name"]: obj["spec"]["template"]["spec"]["automountServiceAccountToken"]
         for obj in objects
-        if obj["kind"] == "Deployment"
+        if obj["kind"] in {"Deployment", "StatefulSet"}
     }
     assert automount == {"ghost-exporter": False, "ghost-stress": False, "ghost-remediate": True}
     (role,) = [o for o in objects if o["kind"] == "Role"]
