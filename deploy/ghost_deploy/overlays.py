@@ -144,7 +144,7 @@ def probe_mode() -> dict[str, Any]:
 # stress: ghost-stress daemon, and the exporter's daemon target and pipeline through it
 
 STRESS_ADDITIONS: Final = f"""
-# The stress overlay: ghost-stress daemon in the namespace, mirrored by the exporter, and a
+# The stress component: ghost-stress daemon in the namespace, mirrored by the exporter, and a
 # canary through ghost's real-time path (into the daemon, reported to status-api, watched for on
 # status-api's WebSocket and event list).
 daemons:
