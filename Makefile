@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 APT_TOOLS := promtool:prometheus amtool:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
 PYTEST_ARGS ?=
 
-.PHONY: help venv install tools run stack test lint typecheck unit integration e2e bench dashboards rules mixin soak clean
+.PHONY: help venv install tools run stack test lint typecheck unit integration e2e bench dashboards rules mixin deploy soak clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,10 +42,11 @@ stack: venv tools ## `make run` plus real Prometheus and Alertmanager on loopbac
 	$(BIN)/python -m ghost_demo.stack --run-dir $(RUN_DIR) --with-prometheus
 
 lint: venv ## ruff and mypy
-	$(BIN)/ruff check exporter tests grafana alerts bench
-	$(BIN)/ruff format --check exporter tests grafana alerts bench
+	$(BIN)/ruff check exporter tests grafana alerts bench deploy
+	$(BIN)/ruff format --check exporter tests grafana alerts bench deploy
 	$(BIN)/mypy
 	$(BIN)/mypy alerts/
+	$(BIN)/mypy deploy/generate.py
 
 test: venv tools lint ## install everything, then run every test (unit, integration, e2e)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -71,6 +72,9 @@ rules: venv ## regenerate prometheus/rules and alerts/ rule files from alerts/co
 
 mixin: venv ## write mixin_out/: prometheus_alerts.yaml, prometheus_rules.yaml, dashboards_out/*.json
 	$(BIN)/python alerts/mixin.py --out mixin_out
+
+deploy: venv ## regenerate the Kubernetes manifests in deploy/kubernetes/ from deploy/ghost_deploy/
+	$(BIN)/python deploy/generate.py
 
 soak: venv ## long soak run, not part of `make test` (SOAK_DURATION=30m by default)
 	@mkdir -p $(RUN_DIR)

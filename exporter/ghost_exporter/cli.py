@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="INDEX/COUNT",
         help="schedule only shard INDEX of COUNT of the targets, split by the hash Prometheus's "
-        "hashmod uses over the target name (default: all targets)",
+        "hashmod uses over the target name; auto/COUNT takes INDEX from the ordinal ending the "
+        "host name (a StatefulSet pod's, ghost-exporter-2), or $GHOST_EXPORTER_POD_NAME when "
+        "set (default: all targets)",
     )
     sub = parser.add_subparsers(dest="command", metavar="{check,validate}")
     check = sub.add_parser(

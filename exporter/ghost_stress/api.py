@@ -48,6 +48,7 @@ def create_app(
     app.router.add_get("/ws", websocket)
     app.router.add_post("/api/canary", canary)
     app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", healthy)  # ready as soon as it serves: nothing to load first
     return app
 
 

@@ -112,6 +112,11 @@ async def test_healthy(daemon: Daemon, http: aiohttp.ClientSession) -> None:
         assert "healthy" in await response.text()
 
 
+async def test_ready(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{daemon.base}/-/ready") as response:
+        assert response.status == 200
+
+
 async def test_event_log_cursor_and_gap(
     small_buffer_daemon: Daemon, http: aiohttp.ClientSession
 ) -> None:
