@@ -22,8 +22,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ghost_exporter import __version__
-from ghost_exporter.config import KINDS
-from ghost_exporter.kinds import TARGET_FAMILIES, target_samples
+from ghost_exporter.kinds import KINDS, TARGET_FAMILIES, target_samples
 from ghost_exporter.metrics import EXPORTER_METRICS, SCHEDULER_LAG_BUCKETS
 from ghost_exporter.samples import TargetState
 

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ghost_exporter.config import ConfigError, load_config, parse_config
-from ghost_exporter.config.schema import HTTPProbe, TCPProbe
 from ghost_exporter.config.units import format_duration, parse_duration, parse_size
+from ghost_exporter.kinds.http import HTTPProbe
+from ghost_exporter.kinds.tcp import TCPProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 
