@@ -31,6 +31,17 @@ __all__ = [
 Sections = dict[str, tuple["Kind", ...]]
 
 
+def _kind_labels(kinds: Sections) -> frozenset[str]:
+    """The labels the kinds set on their series: each one's identity label and the labels of
+    its families."""
+    labels: set[str] = set()
+    for in_section in kinds.values():
+        for kind in in_section:
+            labels.add(kind.identity_label)
+            labels.update(label for family in kind.families for label in family.labels)
+    return frozenset(labels)
+
+
 def _cross_checks(
     doc: LoadedDocument, staged: Staged[BaseModel], kinds: Sections
 ) -> list[ErrorDetail]:
@@ -41,6 +52,7 @@ def _cross_checks(
     entries: list[tuple[str, int, Any]] = [
         (section, i, entry) for section in kinds for i, entry in staged.entries(section)
     ]
+    reserved = RESERVED_LABELS | _kind_labels(kinds)
     for section, index, entry in entries:
         path: tuple[str | int, ...] = (section, index)
         where = format_path(path)
@@ -56,7 +68,7 @@ def _cross_checks(
         else:
             seen[entry.name] = where
         for label in entry.labels:
-            if label in RESERVED_LABELS or label.startswith("__"):
+            if label in reserved or label.startswith("__"):
                 details.append(
                     ErrorDetail(
                         doc.file,

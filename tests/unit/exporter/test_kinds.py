@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pydantic import BaseModel, Field
@@ -193,6 +193,16 @@ def test_a_new_kind_is_read_from_its_own_section_or_service_key() -> None:
     assert [d.message for d in refused.value.details] == [
         "needs exactly one of http, websocket, tcp, echo (found: none)"
     ]
+    with pytest.raises(ConfigError) as refused:  # the labels a new kind sets are reserved
+        parse_config(
+            "services:\n  - {name: e, labels: {beacon: x}, echo: {}}\n", kinds=WITH_NEW_KINDS
+        )
+    assert [d.message for d in refused.value.details] == [
+        "label name 'beacon' is reserved by the exporter"
+    ]
+    assert parse_config(
+        "services:\n  - {name: e, labels: {beacon: x}, http: {url: 'http://127.0.0.1:1/'}}\n"
+    ).targets[0].labels == (("beacon", "x"),)
     with pytest.raises(ConfigError) as refused:
         parse_config("beacons:\n  - {name: b, code: 1}\n")  # not in the table in use
     assert [(d.path, d.message) for d in refused.value.details] == [("beacons", "unknown key")]
@@ -209,13 +219,6 @@ def test_a_table_whose_kinds_clash_is_refused() -> None:
 
 def _fields(kind: Kind) -> dict[str, object]:
     return {name: getattr(kind, name) for name in Kind.__dataclass_fields__}
-
-
-@pytest.fixture
-async def ctx() -> AsyncIterator[ProbeContext]:
-    context = ProbeContext()
-    yield context
-    await context.close()
 
 
 @pytest.fixture
@@ -238,25 +241,33 @@ def with_new_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 async def test_the_runner_classifies_what_a_prober_raises(
-    ctx: ProbeContext, outcome: str, reason: FailureReason | None, message: str
+    outcome: str, reason: FailureReason | None, message: str
 ) -> None:
     config = parse_config(
         f"services:\n  - {{name: e, echo: {{outcome: {outcome}}}}}\n", kinds=WITH_NEW_KINDS
     )
-    result = await run_probe(config.targets[0], ctx)
+    ctx = ProbeContext()
+    try:
+        result = await run_probe(config.targets[0], ctx)
+    finally:
+        await ctx.close()
     assert (result.success, result.reason, result.message) == (reason is None, reason, message)
 
 
 @pytest.mark.usefixtures("with_new_kinds")
-async def test_a_new_kind_keeps_its_state_and_publishes_its_samples(ctx: ProbeContext) -> None:
+async def test_a_new_kind_keeps_its_state_and_publishes_its_samples() -> None:
     text = "beacons:\n  - {name: up, code: 0}\n  - {name: down, code: 3}\n"
     config = parse_config(text, kinds=WITH_NEW_KINDS)
     found = []
-    for target in config.targets:
-        state = new_state(target)
-        result = await run_probe(target, ctx)
-        state.observe(result)
-        found.append((result.reason, result.message, list(target_samples(state))))
+    ctx = ProbeContext()
+    try:
+        for target in config.targets:
+            state = new_state(target)
+            result = await run_probe(target, ctx)
+            state.observe(result)
+            found.append((result.reason, result.message, list(target_samples(state))))
+    finally:
+        await ctx.close()
     assert found == [
         (None, "", [(BEACON_UP, "ghost_beacon_up", (), 1.0)]),
         (FailureReason.PROTOCOL, "code 3", [(BEACON_UP, "ghost_beacon_up", (), 0.0)]),
