@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 class Prober(Protocol):
-    """One probe kind. It fills ``result`` and never raises; the caller owns the timeout."""
+    """One probe kind's prober. It fills ``result`` as it goes (so a timeout keeps what was
+    measured); what it raises fails the probe with the reason the exception stands for, decided
+    once by the probe-timeout wrapper (``probes.timeout``), which also owns the timeout."""
 
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None: ...
 
