@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 
 class Daemon(RecheckedEntry):
+    """An entry of ``daemons``: a daemon speaking the patch status protocol."""
+
     url: str
     headers: Headers = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None

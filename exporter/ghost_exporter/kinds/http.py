@@ -42,6 +42,8 @@ _SAFE = "/%:@!$&'()*+,;=?-._~"
 
 
 class HTTPProbe(StrictModel):
+    """The http kind's config: the ``http`` key of a ``services`` entry."""
+
     url: str
     method: HTTPMethod = "GET"
     headers: Headers = Field(default_factory=dict)

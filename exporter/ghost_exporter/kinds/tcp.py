@@ -26,6 +26,8 @@ MAX_EXPECT_BYTES = 64 * 1024
 
 
 class TCPProbe(StrictModel):
+    """The tcp kind's config: the ``tcp`` key of a ``services`` entry."""
+
     address: str
     send: str | None = None
     expect: BinaryRegex | None = None

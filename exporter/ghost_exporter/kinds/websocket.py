@@ -38,6 +38,8 @@ _MILLIS_THRESHOLD = 1e11
 
 
 class WebSocketProbe(StrictModel):
+    """The websocket kind's config: the ``websocket`` key of a ``services`` entry."""
+
     url: str
     headers: Headers = Field(default_factory=dict)
     send: str | None = None
