@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ghost_exporter.metrics import REPORTER_METRICS
-from ghost_exporter.probes import Health, ProbeResult
+from ghost_exporter.results import Health, ProbeResult
 from ghost_exporter.samples import HEALTH_STATES, Sample, TargetState
 
 log = logging.getLogger("ghost_exporter.targets")

@@ -18,10 +18,9 @@ from rich.table import Table
 
 from ghost_exporter.agreement import observed_state
 from ghost_exporter.config import Config, Target
-from ghost_exporter.config.schema import Pipeline
-from ghost_exporter.delivery import round_outcomes
+from ghost_exporter.kinds.pipeline import Pipeline, round_outcomes
 from ghost_exporter.probes import Health, ProbeContext, ProbeResult
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 
 _SYNC_KINDS = frozenset({"reporter", "pipeline"})
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from ghost_common.cel import Evaluator
 from ghost_exporter.config import Config, ConfigError, Target, load_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from ghost_exporter.scheduler import Scheduler
 from ghost_exporter.selfmetrics import ExporterMetrics
 from ghost_exporter.shard import Shard

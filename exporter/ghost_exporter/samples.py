@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ghost_exporter.config import Target
 from ghost_exporter.floats import format_float
-from ghost_exporter.metrics import DAEMON_METRICS as _D
 from ghost_exporter.metrics import PROBE_DURATION_BUCKETS, MetricDef
 from ghost_exporter.metrics import SERVICE_METRICS as _S
-from ghost_exporter.probes import FailureReason, Health, ProbeResult
+from ghost_exporter.results import FailureReason, Health, ProbeResult
+
+if TYPE_CHECKING:
+    from ghost_exporter.config.model import Target
 
 HEALTH_STATES: tuple[str, ...] = tuple(h.value for h in Health)
 REASONS: tuple[str, ...] = tuple(r.value for r in FailureReason)
@@ -31,7 +33,6 @@ PHASES: tuple[str, ...] = ("resolve", "connect", "tls", "processing", "transfer"
     CERT_EXPIRY,
     ASSERTION_OK,
 ) = _S
-DAEMON_UP, PATCHES, IN_FLIGHT, PATCH_DURATION, START_TIME = _D
 
 # A sample: (family, sample name, extra labels after the target's own, value).
 Sample = tuple[MetricDef, str, tuple[tuple[str, str], ...], float]
@@ -124,25 +125,3 @@ def service_samples(state: TargetState) -> Iterator[Sample]:
         yield CERT_EXPIRY, CERT_EXPIRY.name, (), result.cert_expiry
     for name, held in state.assertion_ok.items():
         yield ASSERTION_OK, ASSERTION_OK.name, (("assertion", name),), 1.0 if held else 0.0
-
-
-def daemon_samples(state: TargetState) -> Iterator[Sample]:
-    result = state.last
-    if result is None:
-        return
-    status = result.daemon if result.success else None
-    yield DAEMON_UP, DAEMON_UP.name, (), 1.0 if status is not None else 0.0
-    if status is None:
-        return
-    for outcome, count in (
-        ("completed", status.completed),
-        ("failed", status.failed),
-        ("timeout", status.timeout),
-    ):
-        yield PATCHES, PATCHES.name, (("outcome", outcome),), float(count)
-    yield IN_FLIGHT, IN_FLIGHT.name, (), float(status.in_flight)
-    bounds = tuple(b for b, _ in status.buckets)
-    yield from histogram(
-        PATCH_DURATION, bounds, [c for _, c in status.buckets], status.duration_sum
-    )
-    yield START_TIME, START_TIME.name, (), status.started_at

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable
 
 from ghost_exporter.config import Target
-from ghost_exporter.probes import Health, ProbeResult
+from ghost_exporter.results import Health, ProbeResult
 
 log = logging.getLogger(__name__)
 

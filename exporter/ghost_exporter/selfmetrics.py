@@ -15,7 +15,7 @@ from prometheus_client import GC_COLLECTOR, ProcessCollector
 
 from ghost_common.metricdefs import build_registry
 from ghost_exporter import __version__
-from ghost_exporter.config import KINDS
+from ghost_exporter.kinds import KINDS
 from ghost_exporter.metrics import EXPORTER_METRICS
 
 

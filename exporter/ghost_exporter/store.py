@@ -10,7 +10,7 @@ from ghost_exporter.agreement import ReporterState, ServiceBook, observed_state
 from ghost_exporter.config import Target
 from ghost_exporter.exposition import TargetText, render, render_families
 from ghost_exporter.kinds import new_state
-from ghost_exporter.probes import ProbeResult
+from ghost_exporter.results import ProbeResult
 from ghost_exporter.samples import TargetState
 
 log = logging.getLogger("ghost_exporter.targets")

@@ -16,7 +16,6 @@ from ghost_common.webconfig import WebConfig, apply_web_config
 from ghost_exporter import __version__
 from ghost_exporter.agreement import ReporterState
 from ghost_exporter.config import Config, Target
-from ghost_exporter.delivery import PipelineState, round_outcomes
 from ghost_exporter.exporter import Exporter
 from ghost_exporter.exposition import (
     CONTENT_TYPE,
@@ -26,6 +25,7 @@ from ghost_exporter.exposition import (
     render,
 )
 from ghost_exporter.kinds import new_state
+from ghost_exporter.kinds.pipeline import PipelineState, round_outcomes
 from ghost_exporter.samples import TargetState
 
 EXPORTER = web.AppKey("exporter", Exporter)

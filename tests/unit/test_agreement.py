@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ghost_exporter.agreement import verdict
-from ghost_exporter.config.schema import ReporterHTTP
+from ghost_exporter.kinds.reporter import ClaimsError, ReporterHTTP, parse_claims
 from ghost_exporter.probes import Health
-from ghost_exporter.probes.reporter import ClaimsError, parse_claims
 
 H, D, U = Health.HEALTHY, Health.DEGRADED, Health.UNHEALTHY
 

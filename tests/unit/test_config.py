@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ghost_exporter.config import ConfigError, load_config, parse_config
-from ghost_exporter.config.schema import HTTPProbe, TCPProbe
+from ghost_exporter.kinds.http import HTTPProbe
+from ghost_exporter.kinds.tcp import TCPProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 

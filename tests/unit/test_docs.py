@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from ghost_common.webconfig import parse_web_config
 from ghost_demo import cli as demo_cli
 from ghost_exporter import cli as exporter_cli
-from ghost_exporter.config import parse_config, schema
+from ghost_exporter.config import parse_config
+from ghost_exporter.kinds import ConfigFile
 from ghost_exporter.metrics import ALL_METRICS, PIPELINE_METRICS, REPORTER_METRICS
 from ghost_remediate import cli as remediate_cli
 from ghost_remediate.config import parse_config as parse_remediate
@@ -43,7 +44,7 @@ def _options(model: type[BaseModel]) -> set[str]:
 def test_every_config_option_is_documented() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text()
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.M))
-    options = _options(schema.ConfigFile)
+    options = _options(ConfigFile)
     assert options >= {"health_field", "timestamp_field", "ca_file", "expect", "keepalive"}
     assert options - documented == set()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -219,14 +220,7 @@ def test_escaping_and_floats_match_the_library(value: str, lag: float, expiry: f
         "    websocket: {url: 'ws://127.0.0.1:1/'}\n"
     )
     target = config.targets[0]
-    patched = type(target)(
-        name=target.name,
-        kind=target.kind,
-        spec=target.spec,
-        interval=target.interval,
-        timeout=target.timeout,
-        labels=(("extra", value),),
-    )
+    patched = dataclasses.replace(target, labels=(("extra", value),))
     store = ResultStore()
     store.sync([patched])
     result = ProbeResult()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ghost_exporter.config import ConfigError, parse_config
-from ghost_exporter.config.schema import Pipeline, Reporter
+from ghost_exporter.kinds.pipeline import Pipeline
+from ghost_exporter.kinds.reporter import Reporter
 from ghost_exporter.metrics import delivery_buckets
 
 GOOD = """\

@@ -3,42 +3,56 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from ghost_common.errors import ConfigError, ErrorDetail, format_path
 from ghost_common.loader import LoadedDocument, load_file, load_text, parse_redacted
 from ghost_common.validate import Staged, validate_staged
-from ghost_exporter.config.model import KINDS, Config, Kind, Target
-from ghost_exporter.config.schema import ConfigFile, Defaults, Pipeline
+from ghost_exporter.config.model import Config, Target
+from ghost_exporter.config.schema import Defaults
 from ghost_exporter.metrics import RESERVED_LABELS
 
+if TYPE_CHECKING:
+    from ghost_exporter.kinds.kind import Kind, KindTable
+
 __all__ = [
-    "KINDS",
     "Config",
     "ConfigError",
     "ErrorDetail",
-    "Kind",
     "Target",
     "load_config",
     "parse_config",
 ]
 
 
-#: Kinds whose spec is the whole config entry (a service's spec is its ``http``, ``tcp``, …).
-_WHOLE_ENTRY = frozenset({"daemon", "reporter", "pipeline"})
+#: Top-level section -> the kinds listed in it.
+Sections = dict[str, tuple["Kind", ...]]
 
 
-def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[ErrorDetail]:
+def _kind_labels(kinds: Sections) -> frozenset[str]:
+    """The labels the kinds set on their series: each one's identity label and the labels of
+    its families."""
+    labels: set[str] = set()
+    for in_section in kinds.values():
+        for kind in in_section:
+            labels.add(kind.identity_label)
+            labels.update(label for family in kind.families for label in family.labels)
+    return frozenset(labels)
+
+
+def _cross_checks(
+    doc: LoadedDocument, staged: Staged[BaseModel], kinds: Sections
+) -> list[ErrorDetail]:
     """Checks across entries, over every part that validated (a bad entry hides nothing)."""
     details: list[ErrorDetail] = []
     seen: dict[str, str] = {}
     defaults: Defaults | None = staged.fields.get("defaults")
     entries: list[tuple[str, int, Any]] = [
-        ("services", i, s) for i, s in staged.entries("services")
+        (section, i, entry) for section in kinds for i, entry in staged.entries(section)
     ]
-    entries += [("daemons", i, d) for i, d in staged.entries("daemons")]
-    entries += [("reporters", i, r) for i, r in staged.entries("reporters")]
-    entries += [("pipelines", i, p) for i, p in staged.entries("pipelines")]
+    reserved = RESERVED_LABELS | _kind_labels(kinds)
     for section, index, entry in entries:
         path: tuple[str | int, ...] = (section, index)
         where = format_path(path)
@@ -54,7 +68,7 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
         else:
             seen[entry.name] = where
         for label in entry.labels:
-            if label in RESERVED_LABELS or label.startswith("__"):
+            if label in reserved or label.startswith("__"):
                 details.append(
                     ErrorDetail(
                         doc.file,
@@ -92,8 +106,11 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
                         f"interval_when_failing {failing:g}s {problem}",
                     )
                 )
-    for index, pipeline in staged.entries("pipelines"):
-        details += _pipeline_checks(doc, defaults, index, pipeline)
+    for section, in_section in kinds.items():
+        for kind in in_section:
+            if kind.checks is not None:
+                for index, entry in staged.entries(section):
+                    details += kind.checks(doc, defaults, index, entry)
     if defaults is not None and defaults.timeout > defaults.interval:
         details.append(
             ErrorDetail(
@@ -106,64 +123,29 @@ def _cross_checks(doc: LoadedDocument, staged: Staged[ConfigFile]) -> list[Error
     return details
 
 
-def _pipeline_checks(
-    doc: LoadedDocument, defaults: Defaults | None, index: int, pipeline: Pipeline
-) -> list[ErrorDetail]:
-    details: list[ErrorDetail] = []
-    path: tuple[str | int, ...] = ("pipelines", index)
-    where = format_path(path)
-    interval = pipeline.interval or (defaults or Defaults()).interval
-    if 2 * pipeline.deadline >= interval:
-        key = "deadline" if "deadline" in pipeline.model_fields_set else "interval"
-        details.append(
-            ErrorDetail(
-                doc.file,
-                doc.line_of((*path, key)),
-                f"{where}.{key}",
-                f"deadline {pipeline.deadline:g}s must be less than half the interval "
-                f"{interval:g}s: a round waits up to twice the deadline before the next one",
-            )
-        )
-    seen: dict[str, int] = {}
-    for i, observer in enumerate(pipeline.observe):
-        if observer.name in seen:
-            details.append(
-                ErrorDetail(
-                    doc.file,
-                    doc.line_of((*path, "observe", i, "name")),
-                    f"{where}.observe[{i}].name",
-                    f"duplicate observer name {observer.name!r} "
-                    f"(first used by observe[{seen[observer.name]}])",
-                )
-            )
-        else:
-            seen[observer.name] = i
-    return details
-
-
-def _build(doc: LoadedDocument, parsed: ConfigFile) -> Config:
+def _build(doc: LoadedDocument, parsed: Any, kinds: Sections) -> Config:
     targets: list[Target] = []
-    for service in parsed.services:
-        kind: Kind = "http" if service.http else "websocket" if service.websocket else "tcp"
-        targets.append(_target(parsed, service, kind))
-    for daemon in parsed.daemons:
-        targets.append(_target(parsed, daemon, "daemon"))
-    for reporter in parsed.reporters:
-        targets.append(_target(parsed, reporter, "reporter"))
-    for pipeline in parsed.pipelines:
-        targets.append(_target(parsed, pipeline, "pipeline"))
+    for section, in_section in kinds.items():
+        for entry in getattr(parsed, section):
+            if in_section[0].is_service:  # a service's spec is its one key of a service kind
+                kind = next(k for k in in_section if getattr(entry, k.name) is not None)
+                targets.append(_target(parsed.defaults, entry, kind, getattr(entry, kind.name)))
+            else:  # the spec is the whole entry
+                targets.append(_target(parsed.defaults, entry, in_section[0], entry))
     return Config(tuple(targets), doc.file)
 
 
-def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
-    spec = entry if kind in _WHOLE_ENTRY else getattr(entry, kind)
-    assert spec is not None
+def _target(defaults: Defaults, entry: Any, kind: Kind, spec: BaseModel) -> Target:
+    timeout = entry.timeout or defaults.timeout
     return Target(
         name=entry.name,
-        kind=kind,
+        kind=kind.name,
         spec=spec,
-        interval=entry.interval or parsed.defaults.interval,
-        timeout=entry.timeout or parsed.defaults.timeout,
+        interval=entry.interval or defaults.interval,
+        timeout=timeout,
+        round_timeout=kind.round_timeout(spec, timeout) if kind.round_timeout else timeout,
+        identity_label=kind.identity_label,
+        is_service=kind.is_service,
         labels=tuple(sorted(entry.labels.items())),
         retries=getattr(entry, "retries", 0),
         retry_delay=getattr(entry, "retry_delay", 0.2),
@@ -171,27 +153,39 @@ def _target(parsed: ConfigFile, entry: Any, kind: Kind) -> Target:
     )
 
 
-def parse_document(doc: LoadedDocument) -> Config:
+def parse_document(doc: LoadedDocument, kinds: KindTable | None = None) -> Config:
     """Validate loaded YAML data into a Config, or raise ConfigError with every problem.
 
-    No message shows a value read through ``!env`` or ``!file``."""
-    return parse_redacted(doc, _parse_document)
+    ``kinds`` is the table of kinds the file is read with (``ghost_exporter.kinds.KIND_TABLE``
+    unless given). No message shows a value read through ``!env`` or ``!file``."""
+    return parse_redacted(doc, lambda loaded: _parse_document(loaded, kinds))
 
 
-def _parse_document(doc: LoadedDocument) -> Config:
+def _parse_document(doc: LoadedDocument, kinds: KindTable | None) -> Config:
+    # The kinds are made of config's parts (schema types, errors): imported here, on first use.
+    from ghost_exporter.kinds import KIND_TABLE, ConfigFile
+    from ghost_exporter.kinds.kind import config_file_model, sections
+
     data = doc.data
     if data is None:  # also what a reload reads while an editor rewrites the file in place
         raise ConfigError([ErrorDetail(doc.file, None, "", "the file is empty")])
-    staged = validate_staged(doc, ConfigFile)
-    details = staged.details + _cross_checks(doc, staged)
+    model = ConfigFile if kinds is None else config_file_model(kinds)
+    by_section = sections(KIND_TABLE if kinds is None else kinds)
+    staged = validate_staged(doc, model)
+    details = staged.details + _cross_checks(doc, staged, by_section)
     if details or staged.model is None:
         raise ConfigError(details)
-    return _build(doc, staged.model)
+    return _build(doc, staged.model, by_section)
 
 
-def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:
+def parse_config(
+    text: str,
+    file: str = "<config>",
+    base_dir: Path | None = None,
+    kinds: KindTable | None = None,
+) -> Config:
     """Parse configuration text (used by tests and the embedded default)."""
-    return parse_document(load_text(text, file, base_dir))
+    return parse_document(load_text(text, file, base_dir), kinds)
 
 
 def load_config(path: str | Path) -> Config:

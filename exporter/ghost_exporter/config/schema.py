@@ -1,4 +1,8 @@
-"""The pydantic schema of the configuration file: one model per probe kind, unknown keys refused."""
+"""The parts every kind's pydantic schema is made of: field types (durations, sizes, URLs,
+headers, regexes, CEL), TLS and basic auth, the fields every target entry has, and the defaults.
+
+Each kind's own model is in its module (``ghost_exporter.kinds``); the model of the whole file is
+built from the table of kinds. Unknown keys are refused everywhere."""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from pydantic import (
     Field,
     PlainValidator,
     SecretStr,
-    field_validator,
     model_validator,
 )
 
@@ -23,13 +26,8 @@ from ghost_common.fields import Duration as Duration
 from ghost_common.fields import PositiveDuration as PositiveDuration
 from ghost_common.fields import Size as Size
 from ghost_common.schema import (
-    BasicAuth,
-    BinaryRegex,
-    HTTPMethod,
     LabelName,
     Name,
-    Regex,
-    TLSConfig,
 )
 
 
@@ -59,7 +57,7 @@ CelExpression = Annotated[Expression, PlainValidator(_cel)]
 HealthState = Literal["healthy", "degraded", "unhealthy", "unknown"]
 
 
-def _check_url(value: str, schemes: tuple[str, ...]) -> str:
+def check_url(value: str, schemes: tuple[str, ...]) -> str:
     if any(c.isspace() for c in value):
         raise ValueError("invalid URL: contains white space")
     try:
@@ -78,11 +76,11 @@ def _check_url(value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-class Assertion(_Model):
+class Assertion(StrictModel):
     """A CEL expression over the JSON ``body``: false (or an error) degrades or fails the probe."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -106,80 +104,12 @@ Assertions = Annotated[
 ]
 
 
-class HTTPProbe(_Model):
-    url: str
-    method: HTTPMethod = "GET"
-    headers: Headers = Field(default_factory=dict)
-    body: str | None = None
-    basic_auth: BasicAuth | None = None
-    valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
-    follow_redirects: bool = True
-    max_redirects: Annotated[int, Field(ge=0, le=100)] = 10
-    allow_external_redirects: bool = False
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-    health_field: str | None = Field(default=None, min_length=1)
-    health_map: dict[str, HealthState] = Field(default_factory=dict)
-    body_regex: Regex | None = None
-    body_not_regex: Regex | None = None
-    max_body_bytes: Size = 1024 * 1024
-    keepalive: bool = False
-    assertions: Assertions = Field(default_factory=list)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_url(value, ("http", "https"))
-
-
-class WebSocketProbe(_Model):
-    url: str
-    headers: Headers = Field(default_factory=dict)
-    send: str | None = None
-    expect_fields: dict[str, Any] = Field(default_factory=dict)
-    timestamp_field: str | None = Field(default=None, min_length=1)
-    max_lag: PositiveDuration | None = None
-    max_message_bytes: Size = 1024 * 1024
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-    assertions: Assertions = Field(default_factory=list)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_url(value, ("ws", "wss"))
-
-
-class TCPProbe(_Model):
-    address: str
-    send: str | None = None
-    expect: BinaryRegex | None = None
-    tls: bool = False
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        split_address(value)
-        return value
-
-
-def split_address(value: str) -> tuple[str, int]:
-    """Split ``host:port`` or ``[v6]:port`` into host and port."""
-    host, sep, port_text = value.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"address {value!r} must be host:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"address {value!r} has no valid port (1-65535)")
-    return host, int(port_text)
-
-
-class Defaults(_Model):
+class Defaults(StrictModel):
     interval: PositiveDuration = 15.0
     timeout: PositiveDuration = 5.0
 
 
-class _Target(_Model):
+class TargetEntry(StrictModel):
     name: Name
     labels: dict[LabelName, str] = Field(default_factory=dict)
     interval: PositiveDuration | None = None
@@ -190,39 +120,27 @@ class _Target(_Model):
 MAX_RETRIES = 10
 
 
-class _Rechecked(_Target):
+class RecheckedEntry(TargetEntry):
     """A target probed faster while it fails (``interval_when_failing``)."""
 
     interval_when_failing: PositiveDuration | None = None
 
 
-class Service(_Rechecked):
+class ServiceEntry(RecheckedEntry):
+    """An entry of ``services``. The table of kinds adds one optional key per service kind
+    (``http``, ``websocket``, ``tcp``), of which an entry sets exactly one."""
+
     retries: Annotated[int, Field(ge=0, le=MAX_RETRIES, strict=True)] = 0
     retry_delay: Duration = Field(default=0.2, ge=0)
-    http: HTTPProbe | None = None
-    websocket: WebSocketProbe | None = None
-    tcp: TCPProbe | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Service:
-        kinds = [k for k in ("http", "websocket", "tcp") if getattr(self, k) is not None]
+    def _exactly_one(self) -> ServiceEntry:
+        keys = [k for k in type(self).model_fields if k not in ServiceEntry.model_fields]
+        kinds = [k for k in keys if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none"
-            raise ValueError(f"needs exactly one of http, websocket, tcp (found: {found})")
+            raise ValueError(f"needs exactly one of {', '.join(keys)} (found: {found})")
         return self
-
-
-class Daemon(_Rechecked):
-    url: str
-    headers: Headers = Field(default_factory=dict)
-    basic_auth: BasicAuth | None = None
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-    max_body_bytes: Size = 1024 * 1024
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_url(value, ("http", "https"))
 
 
 #: The one placeholder of a pipeline's emit request, replaced by each round's canary id.
@@ -258,7 +176,7 @@ def _canary_headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
 
 
 def _plain_url(*schemes: str) -> AfterValidator:
-    return AfterValidator(lambda value: _no_placeholder(_check_url(value, schemes)))
+    return AfterValidator(lambda value: _no_placeholder(check_url(value, schemes)))
 
 
 #: Reporter and pipeline URLs and headers: ``{{canary}}`` is refused in them (emit headers aside).
@@ -269,99 +187,3 @@ CanaryHeaders = Annotated[Headers, AfterValidator(_canary_headers)]
 PlainText = Annotated[str, AfterValidator(_no_placeholder)]
 CanaryText = Annotated[str, AfterValidator(_only_canary)]
 StatusCodes = list[Annotated[int, Field(ge=100, le=599)]]
-
-
-class ReporterHTTP(_Model):
-    """Where a reporter's claims are read, and how its answer is laid out."""
-
-    url: PlainHTTPURL
-    headers: PlainHeaders = Field(default_factory=dict)
-    basic_auth: BasicAuth | None = None
-    valid_status_codes: StatusCodes = Field(default_factory=list)
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-    max_body_bytes: Size = 1024 * 1024
-    services_field: str = Field(default="services", min_length=1)
-    name_field: str = Field(default="name", min_length=1)
-    state_field: str = Field(default="status", min_length=1)
-    health_map: dict[str, HealthState] = Field(default_factory=dict)
-
-
-class Reporter(_Target):
-    """Another monitor whose claims about the services are compared with the exporter's view."""
-
-    http: ReporterHTTP
-
-
-class EmitHTTP(_Model):
-    """The request that sends a canary in; ``{{canary}}`` in body and headers is its id."""
-
-    url: PlainHTTPURL
-    method: HTTPMethod = "POST"
-    headers: CanaryHeaders = Field(default_factory=dict)
-    body: CanaryText | None = None
-    basic_auth: BasicAuth | None = None
-    valid_status_codes: StatusCodes = Field(default_factory=list)
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-    max_body_bytes: Size = 64 * 1024
-
-    @model_validator(mode="after")
-    def _carries_canary(self) -> EmitHTTP:
-        in_headers = any(CANARY in v.get_secret_value() for v in self.headers.values())
-        if CANARY not in (self.body or "") and not in_headers:
-            raise ValueError(f"the body or a header must carry {CANARY}")
-        return self
-
-
-class Emit(_Model):
-    http: EmitHTTP
-
-
-class WebSocketObserver(_Model):
-    """A feed watched over one persistent connection for any message containing the canary."""
-
-    url: PlainWSURL
-    headers: PlainHeaders = Field(default_factory=dict)
-    send: PlainText | None = None
-    max_message_bytes: Size = 1024 * 1024
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-
-
-class HTTPObserver(_Model):
-    """An endpoint polled until its body contains the canary."""
-
-    url: PlainHTTPURL
-    headers: PlainHeaders = Field(default_factory=dict)
-    basic_auth: BasicAuth | None = None
-    poll: PositiveDuration = 0.25
-    max_body_bytes: Size = 1024 * 1024
-    tls_config: TLSConfig = Field(default_factory=TLSConfig)
-
-
-class Observer(_Model):
-    name: Name
-    websocket: WebSocketObserver | None = None
-    http: HTTPObserver | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Observer:
-        kinds = [k for k in ("websocket", "http") if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            found = ", ".join(kinds) if kinds else "none"
-            raise ValueError(f"needs exactly one of websocket, http (found: {found})")
-        return self
-
-
-class Pipeline(_Target):
-    """A canary sent in at one end (``emit``) and watched for at the other (``observe``)."""
-
-    deadline: PositiveDuration = 5.0
-    emit: Emit
-    observe: list[Observer] = Field(min_length=1, max_length=64)
-
-
-class ConfigFile(_Model):
-    defaults: Defaults = Field(default_factory=Defaults)
-    services: list[Service] = Field(default_factory=list)
-    daemons: list[Daemon] = Field(default_factory=list)
-    reporters: list[Reporter] = Field(default_factory=list)
-    pipelines: list[Pipeline] = Field(default_factory=list)

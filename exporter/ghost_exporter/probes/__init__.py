@@ -1,35 +1,16 @@
-"""Probers, one module per kind behind the Prober protocol, and the one table of kinds."""
+"""What every prober shares: the result of a probe, the client pool and the Prober protocol.
+
+The probers themselves are in ``ghost_exporter.kinds``, one module per kind; the probe-timeout
+wrapper that runs them is ``probes.timeout``.
+"""
 
 from __future__ import annotations
 
-from ghost_exporter.probes.base import (
-    CanaryRound,
-    DaemonStatus,
-    FailureReason,
-    Health,
-    Prober,
-    ProbeResult,
-)
-from ghost_exporter.probes.context import ProbeContext
-from ghost_exporter.probes.daemon import DaemonProber
-from ghost_exporter.probes.http import HTTPProber
-from ghost_exporter.probes.pipeline import PipelineProber
-from ghost_exporter.probes.reporter import ReporterProber
-from ghost_exporter.probes.tcp import TCPProber
-from ghost_exporter.probes.websocket import WebSocketProber
-
-#: The one table mapping a target kind to its prober.
-PROBERS: dict[str, Prober] = {
-    "http": HTTPProber(),
-    "websocket": WebSocketProber(),
-    "tcp": TCPProber(),
-    "daemon": DaemonProber(),
-    "reporter": ReporterProber(),
-    "pipeline": PipelineProber(),
-}
+from ghost_exporter.probes.base import Prober
+from ghost_exporter.probes.clients import ProbeContext
+from ghost_exporter.results import CanaryRound, DaemonStatus, FailureReason, Health, ProbeResult
 
 __all__ = [
-    "PROBERS",
     "CanaryRound",
     "DaemonStatus",
     "FailureReason",

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ghost_common.cel import Evaluator, Outcome
-from ghost_exporter.probes.base import FailureReason, Health, ProbeResult
+from ghost_exporter.results import FailureReason, Health, ProbeResult
 
 if TYPE_CHECKING:
     from ghost_exporter.config.schema import Assertion
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.probes.clients import ProbeContext
 
 
 async def check_assertions(

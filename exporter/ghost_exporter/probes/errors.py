@@ -1,4 +1,4 @@
-"""Mapping of client exceptions to failure reasons."""
+"""Mapping of the exceptions raised while probing to failure reasons."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import ssl
 
 import aiohttp
 
-from ghost_exporter.probes.base import FailureReason
+from ghost_exporter.results import FailureReason, ProbeError
 
 
 def classify(exc: BaseException) -> tuple[FailureReason, str]:
     """The failure reason and a short message for an exception raised while probing."""
+    if isinstance(exc, ProbeError):  # its reason is known where it was raised
+        return exc.reason, str(exc)
     if isinstance(exc, asyncio.TimeoutError):
         return FailureReason.TIMEOUT, "timed out"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):

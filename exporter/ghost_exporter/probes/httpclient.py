@@ -22,7 +22,7 @@ from urllib.parse import SplitResult
 
 import httptools
 
-from ghost_exporter.probes.base import FailureReason
+from ghost_exporter.results import FailureReason, ProbeError
 
 #: The most bytes of status line and headers accepted.
 MAX_HEAD_BYTES = 64 * 1024
@@ -31,7 +31,7 @@ MAX_CHUNK_OVERHEAD = 64 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class HTTPError(Exception):
+class HTTPError(ProbeError):
     """A failed request, with the failure reason it stands for."""
 
     def __init__(self, reason: FailureReason, message: str) -> None:

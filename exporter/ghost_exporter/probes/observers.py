@@ -1,5 +1,5 @@
-"""Pipeline observers: persistent WebSocket connections that watch for canary ids, and HTTP
-endpoints polled until their body contains one."""
+"""Pipeline observers, their config and how they watch: persistent WebSocket connections that
+watch for canary ids, and HTTP endpoints polled until their body contains one."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from pydantic import Field
 
-from ghost_exporter.config.schema import HTTPObserver, WebSocketObserver
+from ghost_common.schema import BasicAuth, TLSConfig
+from ghost_exporter.config.schema import (
+    PlainHeaders,
+    PlainHTTPURL,
+    PlainText,
+    PlainWSURL,
+    PositiveDuration,
+    Size,
+    StrictModel,
+)
 from ghost_exporter.probes.errors import classify
 from ghost_exporter.probes.httpclient import ConnectionPool, HTTPError
 from ghost_exporter.probes.outbound import build_headers, send, status_ok
@@ -29,6 +39,27 @@ CANARY_PATTERN = re.compile(r"canary-[0-9a-f]{32}")
 HEARTBEAT = 30.0
 
 Seen = Callable[[float], None]
+
+
+class WebSocketObserver(StrictModel):
+    """A feed watched over one persistent connection for any message containing the canary."""
+
+    url: PlainWSURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    send: PlainText | None = None
+    max_message_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+
+class HTTPObserver(StrictModel):
+    """An endpoint polled until its body contains the canary."""
+
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    poll: PositiveDuration = 0.25
+    max_body_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
 
 
 def new_canary() -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from ghost_common.schema import BasicAuth, TLSConfig
-from ghost_exporter.probes.context import USER_AGENT
+from ghost_exporter.probes.clients import USER_AGENT
 from ghost_exporter.probes.httpclient import ConnectionPool, Marks, Response, request
 from ghost_exporter.probes.tls import client_context
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ghost_exporter.config import Target, parse_config
 from ghost_exporter.probes import ProbeContext, ProbeResult
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 
 ProbeFn = Callable[..., Awaitable[ProbeResult]]
 

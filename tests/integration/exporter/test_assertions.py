@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from ghost_common.cel import Evaluator
 from ghost_exporter.probes import FailureReason, Health, ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from ghost_exporter.store import ResultStore
 from tests.conftest import ServeFn
 from tests.integration.exporter.conftest import ProbeFn, health_app, target_from

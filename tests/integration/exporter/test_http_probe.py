@@ -13,7 +13,7 @@ import trustme
 from aiohttp import web
 
 from ghost_exporter.probes import FailureReason, Health, ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from tests.conftest import ServeFn
 from tests.integration.exporter.conftest import ProbeFn, target_from
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ghost_exporter.probes.base import FailureReason
 from ghost_exporter.probes.httpclient import ConnectionPool, HTTPError, Marks, Response, request
+from ghost_exporter.results import FailureReason
 
 CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 

@@ -10,7 +10,7 @@ from bench.reference import TargetCollector
 from prometheus_client import CollectorRegistry
 
 from ghost_exporter.probes import FailureReason, ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from ghost_exporter.store import ResultStore
 from tests.conftest import ServeFn
 from tests.integration.exporter.conftest import target_from

@@ -10,7 +10,7 @@ import pytest
 
 from ghost_exporter.config import parse_config
 from ghost_exporter.probes import Health, ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from tests.integration.hostile.conftest import CASES, TIMEOUT, Case, is_daemon
 from tests.integration.hostile.servers import Hostile
 

@@ -18,7 +18,7 @@ from tests.support import start_app
 
 from ghost_exporter.config import Target, parse_config
 from ghost_exporter.probes import FailureReason, ProbeContext, ProbeResult
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 
 HEADER_SECRET = "redirect-header-secret-41c7"
 PASSWORD_SECRET = "redirect-password-secret-93d2"

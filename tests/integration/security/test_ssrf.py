@@ -22,7 +22,7 @@ from tests.support import run_exporter
 
 from ghost_exporter.config import Target, parse_config
 from ghost_exporter.probes import FailureReason, ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 
 SECRET_HEADER = "ssrf-header-secret-6e1f"
 

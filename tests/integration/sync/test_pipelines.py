@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from ghost_exporter.config import Config, Target, parse_config
-from ghost_exporter.config.schema import Pipeline
+from ghost_exporter.kinds.pipeline import Pipeline, watcher_pool
 from ghost_exporter.probes import FailureReason, ProbeContext, ProbeResult
 from ghost_exporter.probes.observers import CANARY_PATTERN, WatcherPool
-from ghost_exporter.probes.pipeline import watcher_pool
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from ghost_exporter.store import ResultStore
 from tests.integration.sync.fakeghost import FakeGhost
 from tests.integration.sync.scrape import sample_value

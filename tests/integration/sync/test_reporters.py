@@ -9,7 +9,7 @@ import pytest
 
 from ghost_exporter.config import Config, parse_config
 from ghost_exporter.probes import ProbeContext
-from ghost_exporter.runner import run_probe
+from ghost_exporter.probes.timeout import run_probe
 from ghost_exporter.store import ResultStore
 from tests.integration.sync.fakeghost import FakeGhost
 from tests.integration.sync.scrape import sample_value

@@ -1,32 +1,61 @@
-"""The reporter prober: read another monitor's claims about the services (one request)."""
+"""The reporter kind: read another monitor's claims about the services (one request); the
+store compares them with the exporter's own view (``ghost_exporter.agreement``)."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from ghost_exporter.config.schema import Reporter, ReporterHTTP
-from ghost_exporter.probes.base import (
-    FailureReason,
-    Health,
-    ProbeResult,
-    dotted_get,
-    map_health,
+from pydantic import Field
+
+from ghost_common.schema import BasicAuth, TLSConfig
+from ghost_exporter.agreement import ReporterState, reporter_samples
+from ghost_exporter.config.schema import (
+    HealthState,
+    PlainHeaders,
+    PlainHTTPURL,
+    Size,
+    StatusCodes,
+    StrictModel,
+    TargetEntry,
 )
-from ghost_exporter.probes.errors import classify
-from ghost_exporter.probes.httpclient import HTTPError
+from ghost_exporter.kinds.kind import Kind
+from ghost_exporter.metrics import REPORTER_METRICS
+from ghost_exporter.probes.base import dotted_get, map_health
 from ghost_exporter.probes.outbound import build_headers, send, status_ok
+from ghost_exporter.results import FailureReason, Health, ProbeError, ProbeResult
 
 if TYPE_CHECKING:
-    from ghost_exporter.config import Target
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.clients import ProbeContext
 
 #: The most services one answer may list; more is refused as not a status answer.
 MAX_CLAIMS = 10_000
 _MAX_NAME = 256
 
 
-class ClaimsError(ValueError):
+class ReporterHTTP(StrictModel):
+    """Where a reporter's claims are read, and how its answer is laid out."""
+
+    url: PlainHTTPURL
+    headers: PlainHeaders = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    valid_status_codes: StatusCodes = Field(default_factory=list)
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    max_body_bytes: Size = 1024 * 1024
+    services_field: str = Field(default="services", min_length=1)
+    name_field: str = Field(default="name", min_length=1)
+    state_field: str = Field(default="status", min_length=1)
+    health_map: dict[str, HealthState] = Field(default_factory=dict)
+
+
+class Reporter(TargetEntry):
+    """Another monitor whose claims about the services are compared with the exporter's view."""
+
+    http: ReporterHTTP
+
+
+class ClaimsError(ProbeError, ValueError):
     """The answer is not a list of services with states."""
 
 
@@ -68,19 +97,8 @@ class ReporterProber:
     """Read a reporter once; the claims go to ``result.claims``, compared later by the store."""
 
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
-        spec = target.spec
-        assert isinstance(spec, Reporter)
-        try:
-            await self._read(spec.http, ctx, result)
-        except ClaimsError as exc:
-            result.fail(FailureReason.PROTOCOL, str(exc))
-        except HTTPError as exc:
-            result.fail(exc.reason, str(exc))
-        except Exception as exc:  # a prober never raises: every error is a reason
-            reason, message = classify(exc)
-            result.fail(reason, message)
-
-    async def _read(self, spec: ReporterHTTP, ctx: ProbeContext, result: ProbeResult) -> None:
+        assert isinstance(target.spec, Reporter)
+        spec = target.spec.http
         headers = build_headers(spec.headers, spec.basic_auth, accept="application/json")
         resp = await send(
             "GET", spec.url, headers, None, spec.tls_config, spec.max_body_bytes, pool=ctx.pool
@@ -97,3 +115,14 @@ class ReporterProber:
         result.claims = parse_claims(data, spec)
         result.health = Health.HEALTHY
         result.succeed()
+
+
+KIND = Kind(
+    name="reporter",
+    schema=Reporter,
+    prober=ReporterProber(),
+    samples=reporter_samples,
+    families=REPORTER_METRICS,
+    state=ReporterState,
+    section="reporters",
+)

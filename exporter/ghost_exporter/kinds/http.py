@@ -1,35 +1,68 @@
-"""The HTTP prober: status, redirects, body limits and regexes, JSON health field, phases."""
+"""The http kind: status, redirects, body limits and regexes, JSON health field, phases."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from ghost_exporter.config.schema import HTTPProbe
-from ghost_exporter.probes.assertions import check_assertions
-from ghost_exporter.probes.base import (
-    FailureReason,
-    Health,
-    ProbeResult,
-    dotted_get,
-    judge_health,
-    map_health,
+from pydantic import Field, field_validator
+
+from ghost_common.schema import BasicAuth, HTTPMethod, Regex, TLSConfig
+from ghost_exporter.config.schema import (
+    Assertions,
+    Headers,
+    HealthState,
+    Size,
+    StrictModel,
+    check_url,
 )
-from ghost_exporter.probes.context import USER_AGENT
-from ghost_exporter.probes.errors import classify
-from ghost_exporter.probes.httpclient import HTTPError, Marks, request
+from ghost_exporter.kinds.kind import Kind
+from ghost_exporter.metrics import SERVICE_METRICS
+from ghost_exporter.probes.assertions import check_assertions
+from ghost_exporter.probes.base import dotted_get, judge_health, map_health
+from ghost_exporter.probes.clients import USER_AGENT
+from ghost_exporter.probes.httpclient import Marks, request
 from ghost_exporter.probes.tls import cert_expiry, client_context
+from ghost_exporter.results import FailureReason, Health, ProbeResult
+from ghost_exporter.samples import service_samples
 
 if TYPE_CHECKING:
-    from ghost_exporter.config import Target
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.clients import ProbeContext
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Characters kept as they are when a redirect's path and query are percent-encoded.
 _SAFE = "/%:@!$&'()*+,;=?-._~"
+
+
+class HTTPProbe(StrictModel):
+    """The http kind's config: the ``http`` key of a ``services`` entry."""
+
+    url: str
+    method: HTTPMethod = "GET"
+    headers: Headers = Field(default_factory=dict)
+    body: str | None = None
+    basic_auth: BasicAuth | None = None
+    valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    follow_redirects: bool = True
+    max_redirects: Annotated[int, Field(ge=0, le=100)] = 10
+    allow_external_redirects: bool = False
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    health_field: str | None = Field(default=None, min_length=1)
+    health_map: dict[str, HealthState] = Field(default_factory=dict)
+    body_regex: Regex | None = None
+    body_not_regex: Regex | None = None
+    max_body_bytes: Size = 1024 * 1024
+    keepalive: bool = False
+    assertions: Assertions = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value, ("http", "https"))
 
 
 async def _check_body(spec: HTTPProbe, body: bytes, result: ProbeResult) -> None:
@@ -126,15 +159,6 @@ class HTTPProber:
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
         spec = target.spec
         assert isinstance(spec, HTTPProbe)
-        try:
-            await self._probe(spec, ctx, result)
-        except HTTPError as exc:
-            result.fail(exc.reason, str(exc))
-        except Exception as exc:  # a prober never raises: every error is a reason
-            reason, message = classify(exc)
-            result.fail(reason, message)
-
-    async def _probe(self, spec: HTTPProbe, ctx: ProbeContext, result: ProbeResult) -> None:
         url = spec.url
         origin = origin_of(url)
         headers = request_headers(spec)
@@ -180,3 +204,12 @@ class HTTPProber:
             result.succeed()
             return
         result.fail(FailureReason.STATUS, f"more than {spec.max_redirects} redirects")
+
+
+KIND = Kind(
+    name="http",
+    schema=HTTPProbe,
+    prober=HTTPProber(),
+    samples=service_samples,
+    families=SERVICE_METRICS,
+)

@@ -1,4 +1,4 @@
-"""The WebSocket prober: handshake, optional message, first message, field checks, message lag."""
+"""The websocket kind: handshake, optional message, first message, field checks, message lag."""
 
 from __future__ import annotations
 
@@ -9,20 +9,51 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from pydantic import Field, field_validator
 
-from ghost_exporter.config.schema import WebSocketProbe
+from ghost_common.schema import TLSConfig
+from ghost_exporter.config.schema import (
+    Assertions,
+    Headers,
+    PositiveDuration,
+    Size,
+    StrictModel,
+    check_url,
+)
+from ghost_exporter.kinds.kind import Kind
+from ghost_exporter.metrics import SERVICE_METRICS
 from ghost_exporter.probes.assertions import check_assertions
-from ghost_exporter.probes.base import FailureReason, Health, ProbeResult, dotted_get
-from ghost_exporter.probes.context import WS_CLOSE_GRACE
-from ghost_exporter.probes.errors import classify
+from ghost_exporter.probes.base import dotted_get
+from ghost_exporter.probes.clients import WS_CLOSE_GRACE
 from ghost_exporter.probes.tls import cert_expiry, client_context
+from ghost_exporter.results import FailureReason, Health, ProbeResult
+from ghost_exporter.samples import service_samples
 
 if TYPE_CHECKING:
-    from ghost_exporter.config import Target
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.clients import ProbeContext
 
 #: Timestamps above this are taken as milliseconds since the epoch (year 5138 in seconds).
 _MILLIS_THRESHOLD = 1e11
+
+
+class WebSocketProbe(StrictModel):
+    """The websocket kind's config: the ``websocket`` key of a ``services`` entry."""
+
+    url: str
+    headers: Headers = Field(default_factory=dict)
+    send: str | None = None
+    expect_fields: dict[str, Any] = Field(default_factory=dict)
+    timestamp_field: str | None = Field(default=None, min_length=1)
+    max_lag: PositiveDuration | None = None
+    max_message_bytes: Size = 1024 * 1024
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    assertions: Assertions = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value, ("ws", "wss"))
 
 
 def parse_timestamp(value: Any) -> float | None:
@@ -98,13 +129,6 @@ class WebSocketProber:
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
         spec = target.spec
         assert isinstance(spec, WebSocketProbe)
-        try:
-            await self._probe(spec, ctx, result)
-        except Exception as exc:  # a prober never raises: every error is a reason
-            reason, message = classify(exc)
-            result.fail(reason, message)
-
-    async def _probe(self, spec: WebSocketProbe, ctx: ProbeContext, result: ProbeResult) -> None:
         headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
         ssl_ctx = client_context(spec.tls_config) if spec.url.startswith("wss") else None
         start = time.perf_counter()
@@ -149,3 +173,12 @@ class WebSocketProber:
                 )
         finally:
             ctx.close_websocket(ws)  # bounded and in the background: the verdict stands
+
+
+KIND = Kind(
+    name="websocket",
+    schema=WebSocketProbe,
+    prober=WebSocketProber(),
+    samples=service_samples,
+    families=SERVICE_METRICS,
+)

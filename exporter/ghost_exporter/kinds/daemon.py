@@ -1,4 +1,5 @@
-"""The daemon prober: reads a stress daemon's ``/api/status`` (the patch status protocol)."""
+"""The daemon kind: reads a stress daemon's ``/api/status`` (the patch status protocol) and
+mirrors its counts and duration histogram."""
 
 from __future__ import annotations
 
@@ -6,22 +7,46 @@ import base64
 import json
 import math
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ghost_exporter.config.schema import Daemon
-from ghost_exporter.probes.base import DaemonStatus, FailureReason, Health, ProbeResult
-from ghost_exporter.probes.context import USER_AGENT
-from ghost_exporter.probes.errors import classify
-from ghost_exporter.probes.httpclient import HTTPError, Marks, request
+from pydantic import Field, field_validator
+
+from ghost_common.schema import BasicAuth, TLSConfig
+from ghost_exporter.config.schema import Headers, RecheckedEntry, Size, check_url
+from ghost_exporter.kinds.kind import Kind
+from ghost_exporter.metrics import DAEMON_METRICS
+from ghost_exporter.probes.clients import USER_AGENT
+from ghost_exporter.probes.httpclient import Marks, request
 from ghost_exporter.probes.tls import client_context
+from ghost_exporter.results import DaemonStatus, FailureReason, Health, ProbeError, ProbeResult
+from ghost_exporter.samples import Sample, TargetState, histogram
 
 if TYPE_CHECKING:
-    from ghost_exporter.config import Target
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.clients import ProbeContext
 
 
-class ProtocolError(ValueError):
+class Daemon(RecheckedEntry):
+    """An entry of ``daemons``: a daemon speaking the patch status protocol."""
+
+    url: str
+    headers: Headers = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    max_body_bytes: Size = 1024 * 1024
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value, ("http", "https"))
+
+
+DAEMON_UP, PATCHES, IN_FLIGHT, PATCH_DURATION, START_TIME = DAEMON_METRICS
+
+
+class ProtocolError(ProbeError, ValueError):
     """The answer is not the patch status protocol."""
 
 
@@ -101,17 +126,6 @@ class DaemonProber:
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
         spec = target.spec
         assert isinstance(spec, Daemon)
-        try:
-            await self._probe(spec, ctx, result)
-        except ProtocolError as exc:
-            result.fail(FailureReason.PROTOCOL, str(exc))
-        except HTTPError as exc:
-            result.fail(exc.reason, str(exc))
-        except Exception as exc:  # a prober never raises: every error is a reason
-            reason, message = classify(exc)
-            result.fail(reason, message)
-
-    async def _probe(self, spec: Daemon, ctx: ProbeContext, result: ProbeResult) -> None:
         parts = urlsplit(spec.url.rstrip("/") + "/api/status")
         ssl_ctx = client_context(spec.tls_config) if parts.scheme == "https" else None
         marks = Marks(start=time.perf_counter())
@@ -148,3 +162,35 @@ def daemon_headers(spec: Daemon) -> list[tuple[str, str]]:
         raw = f"{spec.basic_auth.username}:{spec.basic_auth.password.get_secret_value()}"
         headers.append(("Authorization", "Basic " + base64.b64encode(raw.encode()).decode()))
     return headers + [(k, v.get_secret_value()) for k, v in spec.headers.items()]
+
+
+def daemon_samples(state: TargetState) -> Iterator[Sample]:
+    result = state.last
+    if result is None:
+        return
+    status = result.daemon if result.success else None
+    yield DAEMON_UP, DAEMON_UP.name, (), 1.0 if status is not None else 0.0
+    if status is None:
+        return
+    for outcome, count in (
+        ("completed", status.completed),
+        ("failed", status.failed),
+        ("timeout", status.timeout),
+    ):
+        yield PATCHES, PATCHES.name, (("outcome", outcome),), float(count)
+    yield IN_FLIGHT, IN_FLIGHT.name, (), float(status.in_flight)
+    bounds = tuple(b for b, _ in status.buckets)
+    yield from histogram(
+        PATCH_DURATION, bounds, [c for _, c in status.buckets], status.duration_sum
+    )
+    yield START_TIME, START_TIME.name, (), status.started_at
+
+
+KIND = Kind(
+    name="daemon",
+    schema=Daemon,
+    prober=DaemonProber(),
+    samples=daemon_samples,
+    families=DAEMON_METRICS,
+    section="daemons",
+)

@@ -1,17 +1,24 @@
-"""Run one probe with its timeout enforced from outside the prober."""
+"""The probe-timeout wrapper: one probe of a target, with its retries, under one timer.
+
+The prober comes from the table of kinds; the timeout is enforced from outside it, and this is
+the one place where what a prober raised becomes a failure reason (``probes.errors.classify``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ghost_exporter.config import Target
-from ghost_exporter.probes import PROBERS, FailureReason, ProbeContext, ProbeResult
-from ghost_exporter.probes.base import Prober
+from ghost_exporter.kinds import KIND_TABLE
+from ghost_exporter.probes.errors import classify
+from ghost_exporter.results import FailureReason, ProbeResult
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.base import Prober
+    from ghost_exporter.probes.clients import ProbeContext
 
 
 async def run_probe(target: Target, ctx: ProbeContext, timeout: float | None = None) -> ProbeResult:
@@ -24,7 +31,7 @@ async def run_probe(target: Target, ctx: ProbeContext, timeout: float | None = N
     probing task, which is what ``asyncio.timeout`` does, for less work per probe.
     """
     seconds = timeout if timeout is not None else target.round_timeout
-    prober = PROBERS[target.kind]
+    prober = KIND_TABLE[target.kind].prober
     task = asyncio.current_task()
     assert task is not None
     expired = False
@@ -44,7 +51,7 @@ async def run_probe(target: Target, ctx: ProbeContext, timeout: float | None = N
     try:
         while True:
             attempts += 1
-            await _attempt(target, ctx, prober, result, seconds, lambda: expired)
+            await _attempt(prober, target, ctx, result, seconds, lambda: expired)
             if result.success or attempts > target.retries or expired:
                 break
             if loop.time() + target.retry_delay >= deadline:
@@ -64,14 +71,15 @@ async def run_probe(target: Target, ctx: ProbeContext, timeout: float | None = N
 
 
 async def _attempt(
+    prober: Prober,
     target: Target,
     ctx: ProbeContext,
-    prober: Prober,
     result: ProbeResult,
     seconds: float,
     expired: Callable[[], bool],
 ) -> None:
-    """One attempt into ``result``; the probe's timer expiring makes it a timeout."""
+    """One attempt into ``result``; the probe's timer expiring makes it a timeout, and anything
+    the prober raised fails it with the reason the exception stands for."""
     task = asyncio.current_task()
     assert task is not None
     try:
@@ -80,6 +88,6 @@ async def _attempt(
         if not expired() or task.uncancel() > 0:
             raise
         result.fail(FailureReason.TIMEOUT, f"timed out after {seconds:g}s")
-    except Exception as exc:  # a defect in a prober must not stop the exporter
-        log.exception("prober for %s raised", target.name)
-        result.fail(FailureReason.PROTOCOL, f"internal error: {type(exc).__name__}")
+    except Exception as exc:  # a probe never raises: every error is a reason
+        reason, message = classify(exc)
+        result.fail(reason, message)

@@ -1,4 +1,4 @@
-"""The TCP prober: connect, optional TLS, optional send and expect."""
+"""The tcp kind: connect, optional TLS, optional send and expect."""
 
 from __future__ import annotations
 
@@ -7,31 +7,57 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
-from ghost_exporter.config.schema import TCPProbe, split_address
-from ghost_exporter.probes.base import FailureReason, Health, ProbeResult
-from ghost_exporter.probes.errors import classify
+from pydantic import Field, field_validator
+
+from ghost_common.schema import BinaryRegex, TLSConfig
+from ghost_exporter.config.schema import StrictModel
+from ghost_exporter.kinds.kind import Kind
+from ghost_exporter.metrics import SERVICE_METRICS
 from ghost_exporter.probes.tls import cert_expiry, client_context, handshake_seconds
+from ghost_exporter.results import FailureReason, Health, ProbeResult
+from ghost_exporter.samples import service_samples
 
 if TYPE_CHECKING:
     from ghost_common.regex import Regex
-    from ghost_exporter.config import Target
-    from ghost_exporter.probes.context import ProbeContext
+    from ghost_exporter.config.model import Target
+    from ghost_exporter.probes.clients import ProbeContext
 
 #: The most bytes read while waiting for ``expect`` to match.
 MAX_EXPECT_BYTES = 64 * 1024
+
+
+class TCPProbe(StrictModel):
+    """The tcp kind's config: the ``tcp`` key of a ``services`` entry."""
+
+    address: str
+    send: str | None = None
+    expect: BinaryRegex | None = None
+    tls: bool = False
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        split_address(value)
+        return value
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """Split ``host:port`` or ``[v6]:port`` into host and port."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"address {value!r} must be host:port")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"address {value!r} has no valid port (1-65535)")
+    return host, int(port_text)
 
 
 class TCPProber:
     async def __call__(self, target: Target, ctx: ProbeContext, result: ProbeResult) -> None:
         spec = target.spec
         assert isinstance(spec, TCPProbe)
-        try:
-            await self._probe(spec, result)
-        except Exception as exc:  # a prober never raises: every error is a reason
-            reason, message = classify(exc)
-            result.fail(reason, message)
-
-    async def _probe(self, spec: TCPProbe, result: ProbeResult) -> None:
         host, port = split_address(spec.address)
         ssl_ctx = client_context(spec.tls_config) if spec.tls else None
         start = time.perf_counter()
@@ -77,3 +103,12 @@ async def _expect(reader: asyncio.StreamReader, pattern: Regex, result: ProbeRes
             result.phases["processing"] = time.perf_counter() - start
             return
     result.fail(FailureReason.BODY, f"no match for expect in the first {MAX_EXPECT_BYTES} bytes")
+
+
+KIND = Kind(
+    name="tcp",
+    schema=TCPProbe,
+    prober=TCPProber(),
+    samples=service_samples,
+    families=SERVICE_METRICS,
+)
