@@ -3,7 +3,7 @@
 ``TargetCollector`` yields every target family from the states given through prometheus_client's
 own ``Metric`` objects, so that ``generate_latest`` renders what ``ResultStore.text()`` renders by
 hand. The bench times the two against each other (bench/exporter.py) and the tests compare their
-output (tests/unit/test_exposition.py and others). The exporter itself never uses it.
+output (tests/unit/exporter/test_exposition.py and others). The exporter itself never uses it.
 """
 
 from __future__ import annotations

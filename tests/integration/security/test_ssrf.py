@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from tests.integration.hostile.servers import LoopThread
+from tests.integration.exporter.hostile.servers import LoopThread
 from tests.support import run_exporter
 
 from ghost_exporter.config import Target, parse_config

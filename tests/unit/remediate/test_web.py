@@ -18,7 +18,7 @@ from ghost_remediate.engine import Remediator
 from ghost_remediate.metrics import REMEDIATION_METRICS, Metrics
 from ghost_remediate.web import create_app
 from tests.conftest import ServeFn
-from tests.unit.hardening.bcrypt_calls import instrument_checkpw
+from tests.unit.common.bcrypt_calls import instrument_checkpw
 
 from .payloads import alert, notification
 

@@ -25,7 +25,7 @@ from ghost_remediate.config import parse_config as parse_remediate
 from ghost_stress import cli as stress_cli
 from tests.unit.rules.conftest import github_anchors
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _options(model: type[BaseModel]) -> set[str]:

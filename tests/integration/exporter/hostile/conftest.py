@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from ghost_exporter.probes import FailureReason
-from tests.integration.hostile.servers import Hostile, hostile_servers
+from tests.integration.exporter.hostile.servers import Hostile, hostile_servers
 
 #: The timeout of every hostile target: each case must fail within it (plus a margin).
 TIMEOUT = 1.0

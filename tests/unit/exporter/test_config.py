@@ -10,7 +10,7 @@ from ghost_exporter.config import ConfigError, load_config, parse_config
 from ghost_exporter.kinds.http import HTTPProbe
 from ghost_exporter.kinds.tcp import TCPProbe
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 GOOD = """\
 defaults: {interval: 15s, timeout: 5s}

@@ -9,7 +9,7 @@ import yaml
 
 from ghost_demo import stack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The demo's own failures may burn at most this share of the error budget, so that no burn-rate
 #: alert (the slowest fires at 1x over 3 days and 6 hours) ever goes pending without a fault.
 MAX_BURN = 0.25

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.support import cli, require_tool
+from tests.support import ROOT, cli, require_tool
 
-from .conftest import PROVISIONING, ROOT
+PROVISIONING = ROOT / "grafana" / "provisioning"
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]

@@ -11,8 +11,8 @@ import pytest
 from ghost_exporter.config import parse_config
 from ghost_exporter.probes import Health, ProbeContext
 from ghost_exporter.probes.timeout import run_probe
-from tests.integration.hostile.conftest import CASES, TIMEOUT, Case, is_daemon
-from tests.integration.hostile.servers import Hostile
+from tests.integration.exporter.hostile.conftest import CASES, TIMEOUT, Case, is_daemon
+from tests.integration.exporter.hostile.servers import Hostile
 
 #: Time a failing probe may take beyond its timeout (scheduling on a loaded machine).
 MARGIN = 1.0

@@ -8,8 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.integration.hostile.conftest import CASES, config_text, is_daemon
-from tests.integration.hostile.servers import Hostile
+from tests.integration.exporter.hostile.conftest import CASES, config_text, is_daemon
+from tests.integration.exporter.hostile.servers import Hostile
 from tests.support import run_exporter
 
 #: Generous ceiling for the exporter's resident memory (bytes); it idles around 60 MB.

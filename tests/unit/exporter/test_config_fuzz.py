@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ghost_exporter.config import Config, ConfigError, load_config
 from ghost_exporter.exporter import Exporter
 from tests.support import cli, run_exporter
-from tests.unit.hardening.strategies import (
+from tests.unit.exporter.strategies import (
     BASE,
     SECRET,
     SECRET_ENV,
