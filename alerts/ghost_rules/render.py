@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 import yaml
+
+from ghost_common import generated
 
 from .build import ALERTS_FILE, RECORDING_FILE, SLOTH_FILE, build
 from .config import CONFIG_PATH, DEFAULT_PROFILE, Config, ConfigError, load_config
@@ -72,23 +73,8 @@ def target_paths(out: Path | None) -> dict[str, Path]:
 
 
 def check(texts: Mapping[str, str], paths: Mapping[str, Path]) -> list[str]:
-    """A diff-ish message for every file that differs from its generated text."""
-    problems = []
-    for name, text in texts.items():
-        path = paths[name]
-        if not path.exists():
-            problems.append(f"{path}: missing")
-            continue
-        current = path.read_text(encoding="utf-8")
-        if current != text:
-            diff = difflib.unified_diff(
-                current.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=f"{path} (on disk)",
-                tofile=f"{path} (generated)",
-            )
-            problems.append("".join(diff))
-    return problems
+    """A message, with a diff, for every file that differs from its generated text."""
+    return generated.drift({paths[name]: text for name, text in texts.items()})
 
 
 def main(argv: Sequence[str] | None = None, out: Callable[[str], object] = print) -> int:
@@ -100,17 +86,11 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], object] = print
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, help="profile of the config (default: default)"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write ghost-recording.yml and ghost-alerts.yml into this folder instead of "
-        "prometheus/rules/ and alerts/",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 when the files on disk differ from the generated ones",
+    generated.add_arguments(
+        parser,
+        out_default=None,
+        out_help="write ghost-recording.yml, ghost-alerts.yml and ghost-sloth.yml into this "
+        "folder instead of prometheus/rules/ and alerts/",
     )
     args = parser.parse_args(argv)
     try:
@@ -120,22 +100,11 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], object] = print
             print(f"generate.py: {detail}", file=sys.stderr)
         return 2
     paths = target_paths(args.out)
-    if args.check:
-        problems = check(texts, paths)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if problems:
-            print(
-                "generate.py: rule files are out of date; run `make rules` "
-                "(or alerts/generate.py with the same --profile/--out)",
-                file=sys.stderr,
-            )
-            return 1
-        out(f"rule files are up to date ({', '.join(str(p) for p in paths.values())})")
-        return 0
-    for name, text in texts.items():
-        path = paths[name]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        out(f"wrote {path}")
-    return 0
+    return generated.check_or_write(
+        args.check,
+        {paths[name]: text for name, text in texts.items()},
+        remedy="generate.py: rule files are out of date; run `make rules` "
+        "(or alerts/generate.py with the same --profile/--out)",
+        up_to_date=f"rule files are up to date ({', '.join(str(p) for p in paths.values())})",
+        out=out,
+    )
