@@ -20,6 +20,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ghost_common.addresses import split_host_port
+
 __all__ = [
     "SHUTDOWN_TIMEOUT",
     "add_listen_flags",
@@ -39,13 +41,11 @@ Reload = Callable[[], Awaitable[object]]
 
 
 def parse_listen(address: str) -> tuple[str | None, int]:
-    """``:9798`` (every interface), ``127.0.0.1:9798``, ``[::1]:9798``: an argparse type."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"invalid listen address {address!r}: use HOST:PORT")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return (host or None), int(port)
+    """:func:`split_host_port` as an argparse type."""
+    try:
+        return split_host_port(address)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_listen_flags(parser: argparse.ArgumentParser, default: str, help: str) -> None:

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ghost_common.addresses import split_host_port
+
 _RATE_UNITS: dict[str, float] = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -60,23 +62,15 @@ _DISABLED = frozenset({"none", "off", "false", "no", ""})
 
 
 def parse_listen(text: str) -> ListenAddress | None:
-    """Parse ``:PORT``, ``HOST:PORT`` or ``[IPv6]:PORT``; ``none`` disables listening (None)."""
-    value = text.strip()
-    if value.lower() in _DISABLED:
+    """``:PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` (:func:`ghost_common.addresses.split_host_port`);
+    ``none`` disables listening (None)."""
+    if text.strip().lower() in _DISABLED:
         return None
-    if value.startswith("["):
-        host, sep, port_text = value[1:].partition("]:")
-        if not sep or not host:
-            raise ValueError(f"invalid listen address {text!r}: expected [IPv6]:PORT")
-    else:
-        host, sep, port_text = value.rpartition(":")
-        if not sep or ":" in host:
-            raise ValueError(
-                f"invalid listen address {text!r}: expected :PORT, HOST:PORT, [IPv6]:PORT or none"
-            )
-    if not port_text.isdigit() or int(port_text) > 65535:
-        raise ValueError(f"invalid listen address {text!r}: the port must be 0-65535")
-    return ListenAddress(host or None, int(port_text))
+    try:
+        host, port = split_host_port(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or none") from None
+    return ListenAddress(host, port)
 
 
 def format_bucket(bound: float) -> str:

@@ -32,7 +32,7 @@ def test_parse_listen(text: str, expected: tuple[str | None, int]) -> None:
     assert parse_listen(text) == expected
 
 
-@pytest.mark.parametrize("text", ["9798", "host:", "host:http", ":65536", ":-1"])
+@pytest.mark.parametrize("text", ["9798", "host:", "host:http", ":65536", ":-1", "::1:9798"])
 def test_parse_listen_refuses(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="use HOST:PORT"):
         parse_listen(text)
