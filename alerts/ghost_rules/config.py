@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -24,7 +24,8 @@ from ghost_common.loader import KeyPath, LoadedDocument, load_file
 from ghost_common.units import parse_duration
 from ghost_common.validate import validation_details
 
-from .sloth_config import config_slos
+from .sloth import sloth_groups
+from .sloth_config import CONFIG_KEY, config_slos
 from .sloth_spec import SlothSpecError
 
 __all__ = [
@@ -299,8 +300,6 @@ class Config:
     file: str
     settings: RulesFile
     profiles: dict[str, Profile]
-    #: The file's data as read (Sloth SLOs are built from it: :mod:`.sloth_config`).
-    data: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def runbook_base_url(self) -> str:
@@ -449,10 +448,10 @@ def parse_document(doc: LoadedDocument) -> Config:
             message = "set by the generator, not by the config"
             details.append(ErrorDetail(doc.file, doc.line_of(path), format_path(path), message))
     if settings is not None and not details:
-        details += _sloth_checks(doc, data, profiles)
+        details += _sloth_checks(doc, settings.sloth_specs, profiles)
     if details or settings is None:
         raise ConfigError(details).redacted(doc.secrets)
-    return Config(doc.file, settings, profiles, data)
+    return Config(doc.file, settings, profiles)
 
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -464,18 +463,17 @@ def _key_path(text: str) -> KeyPath:
 
 
 def _sloth_checks(
-    doc: LoadedDocument, data: Mapping[str, Any], profiles: Mapping[str, Profile]
+    doc: LoadedDocument, specs: list[Any], profiles: Mapping[str, Profile]
 ) -> list[ErrorDetail]:
-    """The Sloth SLOs of every profile can be built: every problem, with its line."""
+    """The Sloth SLOs of every profile and spec can be built: every problem, with its line."""
     details: list[ErrorDetail] = []
-    for name in profiles:
+    for profile in profiles.values():
         try:
-            config_slos(data, name)
+            sloth_groups(config_slos(profile, specs))
         except SlothSpecError as exc:
             problems = exc.problems
         except ValueError as exc:
-            where, _, message = str(exc).partition(": ")
-            problems = [(where, message)] if message else [(f"profiles.{name}", str(exc))]
+            problems = [(CONFIG_KEY, str(exc))]
         else:
             continue
         for where, message in problems:

@@ -1,18 +1,20 @@
 """The SLOs of the rules config (alerts/config.yml) as Sloth SLOs, and its ``sloth_specs``.
 
-Reads the config as a plain dict: ``ghost_slos`` is the one place that knows where the objectives
-and windows are kept.
+Built from the checked model of :mod:`.config`: the objectives and windows are read, and the
+profiles merged, there only.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .sloth import SLO, EventsSli, RawSli, alert_windows, prom_duration, slos_from_spec
+
+if TYPE_CHECKING:
+    from .config import Profile
 
 #: The config key holding a list of Sloth prometheus/v1 documents.
 CONFIG_KEY = "sloth_specs"
@@ -59,50 +61,44 @@ _PIPELINES = _Events(
     'ghost_pipeline_canaries_total{outcome=~"late|lost"}',
     'ghost_pipeline_canaries_total{outcome=~"delivered|late|lost"}',
 )
-_DAEMON_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def ghost_slos(config: Mapping[str, Any], profile: str = "default") -> list[SLO]:
-    """Sloth SLOs for the objectives of the rules config (alerts/config.yml as a plain dict).
+def ghost_slos(profile: Profile) -> list[SLO]:
+    """Sloth SLOs for the objectives of a profile of the rules config.
 
-    One SLO per objective of ``profiles.PROFILE.slo`` (merged onto the default profile):
-    service-availability, patch-success (plus patch-success-DAEMON for each daemon of
-    ``patch_success_by_daemon``, which the first one then leaves out) and pipeline-delivery. Their
-    SLIs are the project's error-ratio recording rules (ghost:service_error_ratio:rate5m, ...) when
-    the profile's windows cover Sloth's, else the same counters queried directly. They have no
-    alerts: the GhostServiceErrorBudgetBurn-style alerts already guard these objectives.
+    One SLO per objective of the profile's ``slo``: service-availability, patch-success (plus
+    patch-success-DAEMON for each daemon of ``patch_success_by_daemon``, which the first one then
+    leaves out) and pipeline-delivery. Their SLIs are the project's error-ratio recording rules
+    (ghost:service_error_ratio:rate5m, ...) when the profile's windows cover Sloth's, else the same
+    counters queried directly. They have no alerts: the GhostServiceErrorBudgetBurn-style alerts
+    already guard these objectives.
     """
-    settings = _profile(config, profile)
-    where = f"profiles.{profile}.slo"
-    objectives = settings.get("slo")
-    if not isinstance(objectives, Mapping):
-        raise ValueError(f"{where}: expected a mapping")
-    windows = [str(name) for name in settings.get("windows") or {}]
+    objectives = profile.slo
+    windows = list(profile.windows)
 
-    def slo(name: str, key: str, events: _Events, description: str, matchers: str = "") -> SLO:
+    def slo(
+        name: str, objective: Decimal, events: _Events, description: str, matchers: str = ""
+    ) -> SLO:
         return SLO(
             service=GHOST_SERVICE,
             name=name,
-            objective=_percent(objectives, key, where),
+            objective=float(objective * 100),
             sli=events.sli(windows, matchers),
             description=description,
         )
 
-    daemons = objectives.get("patch_success_by_daemon") or {}
-    for daemon in daemons:
-        if not _DAEMON_NAME.fullmatch(str(daemon)):
-            raise ValueError(f"{where}.patch_success_by_daemon.{daemon}: not a daemon name")
+    daemons = objectives.patch_success_by_daemon
     others = f'daemon!~"{"|".join(sorted(daemons))}"' if daemons else ""
     return [
         slo(
             "service-availability",
-            "service_availability",
+            objectives.service_availability,
             _SERVICES,
             "Probes of each ghost service that succeed.",
         ),
         slo(
             "patch-success",
-            "patch_success",
+            objectives.patch_success,
             _PATCHES,
             "Patches of each daemon that complete (failed and timed-out ones are errors).",
             others,
@@ -110,7 +106,7 @@ def ghost_slos(config: Mapping[str, Any], profile: str = "default") -> list[SLO]
         *(
             slo(
                 f"patch-success-{daemon}",
-                f"patch_success_by_daemon.{daemon}",
+                daemons[daemon],
                 _PATCHES,
                 f"Patches of daemon {daemon} that complete.",
                 f'daemon="{daemon}"',
@@ -119,49 +115,17 @@ def ghost_slos(config: Mapping[str, Any], profile: str = "default") -> list[SLO]
         ),
         slo(
             "pipeline-delivery",
-            "pipeline_delivery",
+            objectives.pipeline_delivery,
             _PIPELINES,
             "Canaries every observer of a pipeline sees within its deadline.",
         ),
     ]
 
 
-def config_slos(config: Mapping[str, Any], profile: str = "default") -> list[SLO]:
-    """``ghost_slos`` followed by the SLOs of every document under the config's ``sloth_specs``."""
-    specs = config.get(CONFIG_KEY) or []
-    if not isinstance(specs, list):
-        raise ValueError(f"{CONFIG_KEY}: expected a list of Sloth prometheus/v1 documents")
-    slos = ghost_slos(config, profile)
+def config_slos(profile: Profile, specs: Sequence[Any] = ()) -> list[SLO]:
+    """``ghost_slos`` of the profile followed by the SLOs of every Sloth document of ``specs``
+    (the config's ``sloth_specs``)."""
+    slos = ghost_slos(profile)
     for index, spec in enumerate(specs):
         slos.extend(slos_from_spec(spec, f"{CONFIG_KEY}[{index}]"))
     return slos
-
-
-def _profile(config: Mapping[str, Any], profile: str) -> dict[str, Any]:
-    """The ``slo`` and ``windows`` settings of ``profile``, merged key by key onto the default."""
-    profiles = config.get("profiles")
-    if not isinstance(profiles, Mapping) or profile not in profiles:
-        raise ValueError(f"profiles.{profile}: missing")
-    default = profiles.get("default") or {}
-    chosen = profiles[profile] or {}
-    merged: dict[str, Any] = {}
-    for key in ("slo", "windows"):
-        base = default.get(key) or {}
-        override = chosen.get(key) or {}
-        merged[key] = {**base, **override}
-        if key == "slo" and "patch_success_by_daemon" in override:
-            merged[key]["patch_success_by_daemon"] = {
-                **(base.get("patch_success_by_daemon") or {}),
-                **(override["patch_success_by_daemon"] or {}),
-            }
-    return merged
-
-
-def _percent(objectives: Mapping[str, Any], key: str, where: str) -> float:
-    """The objective at dotted ``key`` (a fraction, 0.995) as Sloth's percent (99.5)."""
-    value: Any = objectives
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise ValueError(f"{where}.{key}: expected a fraction above 0 and below 1, got {value!r}")
-    return float(Decimal(str(value)) * 100)

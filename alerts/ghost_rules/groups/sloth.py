@@ -10,5 +10,5 @@ from ..sloth_config import config_slos
 
 
 def groups(ctx: Context) -> list[Group]:
-    slos = config_slos(ctx.config.data, ctx.profile_name)
+    slos = config_slos(ctx.profile, ctx.config.settings.sloth_specs)
     return sloth_groups(slos, interval=ctx.profile.evaluation_interval)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ghost_rules.config import load_config
 from ghost_rules.sloth import SLO, slos_from_spec, sloth_groups
 from ghost_rules.sloth_config import ghost_slos
 
@@ -34,9 +35,9 @@ ALERTS = ("StatusApiPatchEventsSLO", "StatusApiProbesSLO")
 
 
 def _slos() -> list[SLO]:
-    config = yaml.safe_load((ALERTS_DIR / "config.yml").read_text(encoding="utf-8"))
+    config = load_config(ALERTS_DIR / "config.yml")
     spec = yaml.safe_load(EXAMPLE_SPEC.read_text(encoding="utf-8"))
-    return ghost_slos(config) + slos_from_spec(spec, "sloth_specs[0]")
+    return ghost_slos(config.profile("default")) + slos_from_spec(spec, "sloth_specs[0]")
 
 
 def _write_rules(tmp_path: Path) -> Path:
