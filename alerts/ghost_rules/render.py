@@ -8,8 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-import yaml
-
 from ghost_common import generated
 
 from .build import ALERTS_FILE, RECORDING_FILE, SLOTH_FILE, build
@@ -25,31 +23,8 @@ COMMITTED_PATHS: Final[dict[str, Path]] = {
 }
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, list items indented under their key, multi-line strings as literal blocks."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
 def render(groups: list[Group], header: str) -> str:
-    body = yaml.dump(
-        {"groups": groups},
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        width=4096,
-        allow_unicode=True,
-    )
-    return header + body
+    return header + generated.dump_yaml({"groups": groups}, allow_unicode=True)
 
 
 def header(profile: str) -> str:

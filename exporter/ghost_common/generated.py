@@ -13,7 +13,39 @@ import difflib
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import yaml
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Block style, list items indented under their key (as kubectl and promtool write them)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None  # multi-line strings as literal blocks
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(document: Any, *, allow_unicode: bool = False) -> str:
+    """``document`` as generated YAML: block style, keys in the order given, list items indented
+    under their key, multi-line strings as literal blocks, no line folding."""
+    text: str = yaml.dump(
+        document,
+        Dumper=_BlockDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=4096,
+        allow_unicode=allow_unicode,
+    )
+    return text
+
 
 #: The help of ``--check``, the same for every generator.
 CHECK_HELP: Final = "write nothing; exit 1 when the files differ from the code"

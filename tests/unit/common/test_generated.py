@@ -118,3 +118,11 @@ def test_check_or_write_checks_without_writing(
     assert code == 0
     assert capsys.readouterr().err == ""
     assert lines == ["all good"]
+
+
+def test_dump_yaml_writes_blocks_in_the_given_order() -> None:
+    document = {"z": [{"b": 1, "a": "one\ntwo\n"}], "a": "≤ 5s"}
+    assert generated.dump_yaml(document) == (
+        'z:\n  - b: 1\n    a: |\n      one\n      two\na: "\\u2264 5s"\n'
+    )
+    assert generated.dump_yaml(document, allow_unicode=True).endswith("a: ≤ 5s\n")
