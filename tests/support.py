@@ -133,6 +133,15 @@ def run_exporter(config: Path, tmp: Path, extra: Sequence[str] = ()) -> Iterator
         stop_process(proc)
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a running process (bytes)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def wait_until(predicate: object, timeout: float = 15.0, interval: float = 0.1) -> None:
     """Poll ``predicate()`` until it is truthy; fail with its last value after ``timeout``."""
     assert callable(predicate)

@@ -10,20 +10,12 @@ from pathlib import Path
 
 from tests.integration.exporter.hostile.conftest import CASES, config_text, is_daemon
 from tests.integration.exporter.hostile.servers import Hostile
-from tests.support import run_exporter
+from tests.support import rss_bytes, run_exporter
 
 #: Generous ceiling for the exporter's resident memory (bytes); it idles around 60 MB.
 RSS_CEILING = 300 * 1024 * 1024
 #: How long the exporter keeps probing the hostile peers (a few rounds each).
 SECONDS = 7.0
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def _value(text: str, name: str, labels: str) -> float | None:

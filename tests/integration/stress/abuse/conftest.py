@@ -9,16 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.integration.stress.conftest import Stress, stress
+from tests.support import rss_bytes
 
 __all__ = ["Stress", "Vitals", "stress"]
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 @dataclass
